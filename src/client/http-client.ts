@@ -1,0 +1,82 @@
+import * as https from 'node:https';
+import { ApiError } from '../util/errors';
+
+/**
+ * A small HTTPS client for the API server (used by the CLI, the benchmarks and tests). Verifies the
+ * server against the cluster CA and sends the bearer token. Non-2xx answers throw ApiError built
+ * from the returned Status.
+ */
+export interface HttpClientOptions {
+  server: string;
+  token: string;
+  caCertPem: string;
+  /** reuse connections (default true) */
+  keepAlive?: boolean;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export class HttpClient {
+  private readonly agent: https.Agent;
+  constructor(readonly opts: HttpClientOptions) {
+    this.agent = new https.Agent({ ca: opts.caCertPem, keepAlive: opts.keepAlive ?? true, maxSockets: 64 });
+  }
+
+  raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<RawResponse> {
+    const url = new URL(path, this.opts.server);
+    const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            Authorization: `Bearer ${this.opts.token}`,
+            Accept: 'application/json',
+            ...(data ? { 'Content-Type': 'application/json', 'Content-Length': String(data.length) } : {}),
+            ...headers,
+          },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`request to ${url.pathname} timed out after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      if (data) req.write(data);
+      req.end();
+    });
+  }
+
+  /** JSON request; throws ApiError on a Status failure. */
+  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const r = await this.raw(method, path, body, headers);
+    const text = r.body.toString('utf8');
+    let parsed: unknown = undefined;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    if (r.status >= 400) {
+      const s = parsed as { message?: string; reason?: string; details?: object } | undefined;
+      throw new ApiError(r.status, s?.reason ?? 'Unknown', s?.message ?? `HTTP ${r.status}: ${text.slice(0, 200)}`, s?.details as never);
+    }
+    return parsed as T;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
