@@ -35,7 +35,7 @@ export function tryParseQuantity(q: unknown): number | undefined {
   if (!m) return undefined;
   const [, sign, digits, suffix = ''] = m;
   let v: number;
-  if (suffix.startsWith('e') || suffix.startsWith('E')) {
+  if (/^[eE][+-]?[0-9]+$/.test(suffix)) {
     v = Number(`${digits}e${suffix.slice(1)}`);
   } else if (suffix in DECIMAL_EXPONENT) {
     v = Number(`${digits}e${DECIMAL_EXPONENT[suffix]}`);

@@ -177,7 +177,7 @@ export class ApiServer {
     if (p === '/apis') return sendJSON(res, 200, apiGroupList(this.extraGroups));
     if (p === '/openapi/v2') {
       // An empty protobuf document: kubectl then skips client-side schema validation.
-      res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf', 'Content-Length': 0 });
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': 0 });
       res.end();
       return;
     }
