@@ -9,6 +9,9 @@ import { Logger, silentLogger } from '../util/log';
 import type { Runnable } from './runnable';
 import { RunnableGroup } from './runnable';
 import { builtinControllers } from '../controllers';
+import { recorderFactory, type ControllerSettings } from '../controllers/context';
+import { InformerFactory } from '../client/informer';
+import { realClock } from '../controller/workqueue';
 
 /**
  * One cluster in one process: store → apiserver → controllers, started in that order behind ready
@@ -27,6 +30,8 @@ export interface ClusterOptions {
   /** Extra components started after the controllers (kubelets, proxy ...). */
   extraRunnables?: (c: Cluster) => Runnable[];
   compactEveryMs?: number;
+  /** controller tunables (grace periods ...) */
+  controllerSettings?: ControllerSettings;
 }
 
 export interface ClusterInfo {
@@ -42,6 +47,8 @@ export class Cluster {
   readonly paths: ProfilePaths;
   store!: SqliteStore;
   registry!: Registry;
+  /** shared in-process informers (caches) for controllers, scheduler and kubelets */
+  informers!: InformerFactory;
   apiserver!: ApiServer;
   pki!: ClusterPKI;
   token!: string;
@@ -70,7 +77,9 @@ export class Cluster {
     this.apiserver = new ApiServer({ registry: this.registry, pki: this.pki, token: this.token, port: this.opts.port ?? 0, log: this.log.child('apiserver'), isReady: () => this.ready });
     this.port = await this.apiserver.listen();
     this.log.info('apiserver listening', { address: `https://127.0.0.1:${this.port}` });
-    for (const r of builtinControllers(this.registry, this.log)) this.runnables.add(r);
+    this.informers = new InformerFactory(this.registry);
+    const ctx = { registry: this.registry, informers: this.informers, log: this.log, clock: realClock, recorder: recorderFactory(this.registry), settings: this.opts.controllerSettings ?? {} };
+    for (const r of builtinControllers(ctx)) this.runnables.add(r);
     for (const r of this.opts.extraRunnables?.(this) ?? []) this.runnables.add(r);
     await this.runnables.start(this.log);
     this.compactTimer = setInterval(() => {
@@ -95,6 +104,7 @@ export class Cluster {
     this.ready = false;
     if (this.compactTimer) clearInterval(this.compactTimer);
     await this.runnables.stop(graceMs, this.log);
+    this.informers?.stopAll();
     await this.apiserver?.close();
     this.store?.close();
     this.log.info('cluster stopped');

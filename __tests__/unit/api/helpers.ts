@@ -181,3 +181,14 @@ export function allValid(): Any[] {
     },
   ];
 }
+
+/** Deep-get by dotted path with [i] indexes. */
+export function get(o: unknown, path: string): unknown {
+  const parts = path.replace(/\[(\d+)\]/g, '.$1').split('.');
+  let cur: unknown = o;
+  for (const p of parts) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Any)[p];
+  }
+  return cur;
+}
