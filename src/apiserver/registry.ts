@@ -244,10 +244,10 @@ export class Registry {
       delete m.deletionGracePeriodSeconds;
     }
     delete m.managedFields;
-    if (om.generation !== undefined) {
-      m.generation = sameJSON(next.spec, old.spec) ? om.generation : om.generation + 1;
-    }
+    if (om.generation !== undefined) m.generation = om.generation;
     this.admit(ri, next, old, opts.subresource);
+    // generation counts changes of the (defaulted) spec
+    if (om.generation !== undefined && !sameJSON(next.spec, old.spec)) m.generation = om.generation + 1;
     if (opts.dryRun) return next;
     const expected = Number(old.metadata.resourceVersion);
     m.resourceVersion = old.metadata.resourceVersion;

@@ -60,10 +60,19 @@ export function runningPid(paths: ProfilePaths): number | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch {
     return undefined;
   }
+  // On Linux also rule out a zombie (a killed daemon nobody reaped) and a recycled pid.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmd.includes('daemon-main') && !cmd.includes('minictl')) return undefined;
+  } catch {
+    /* no procfs (macOS): trust kill(0) */
+  }
+  return pid;
 }
 
 /** A client for the profile's running cluster, or a CliError saying how to start one. */
