@@ -273,7 +273,11 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       const cur = this.get(ri, ns, name);
       const next = mutate(clone(cur));
-      if (next.metadata && next.metadata.resourceVersion === undefined) next.metadata.resourceVersion = cur.metadata.resourceVersion;
+      if (!next || typeof next !== 'object' || Array.isArray(next)) throw new BadRequestError(`the patched ${ri.kind} is not an object`);
+      if (!next.metadata || typeof next.metadata !== 'object' || Array.isArray(next.metadata)) {
+        throw new InvalidError(ri.kind, ri.group, name, [{ type: 'FieldValueTypeInvalid', field: 'metadata', message: 'Invalid value: must be an object' }]);
+      }
+      if (next.metadata.resourceVersion === undefined) next.metadata.resourceVersion = cur.metadata.resourceVersion;
       try {
         return this.update(ri, ns, name, next, opts);
       } catch (e) {
