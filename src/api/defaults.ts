@@ -571,7 +571,8 @@ function defaultIngressClass(o: KObject): void {
   if (params) defStr(params, 'scope', 'Cluster');
 }
 
-function scalingRules(r: unknown, up: boolean): Obj | unknown {
+/** Fills unset HPA scaling-rule fields (GenerateHPAScaleUpRules/ScaleDownRules); junk is returned as is. */
+function scalingRules(r: unknown, up: boolean): unknown {
   if (!absent(r) && !isObj(r)) return r;
   const from: Obj = isObj(r) ? r : {};
   const out: Obj = { ...from };
@@ -634,18 +635,25 @@ const DEFAULTERS: Record<string, (o: KObject) => void> = {
   'discovery.k8s.io/EndpointSlice': defaultEndpointSlice,
 };
 
-/** Applies the defaults for `obj.kind` (group from `obj.apiVersion`); unknown kinds are left alone. */
+/**
+ * Applies the defaults for `obj.kind` (group from `obj.apiVersion`); unknown kinds are left
+ * alone. Never throws: an internal defaulting bug leaves the object partially defaulted and
+ * validation reports whatever is still missing.
+ */
 export function applyDefaults(obj: KObject): void {
+  try {
+    applyDefaultsUnchecked(obj);
+  } catch {
+    // Defensive: defaulting is best-effort; the daemon must never crash on input.
+  }
+}
+
+/** `applyDefaults` without the safety net: any internal error propagates (used by tests). */
+export function applyDefaultsUnchecked(obj: KObject): void {
   if (!isObj(obj)) return;
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
   const av = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
   const slash = av.indexOf('/');
   const group = slash < 0 ? '' : av.slice(0, slash);
-  const fn = DEFAULTERS[`${group}/${kind}`];
-  if (!fn) return;
-  try {
-    fn(obj);
-  } catch {
-    // Defensive: defaulting is best-effort; validation reports whatever could not be defaulted.
-  }
+  DEFAULTERS[`${group}/${kind}`]?.(obj);
 }

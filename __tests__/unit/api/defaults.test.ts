@@ -263,7 +263,7 @@ describe('applyDefaults', () => {
   });
 
   test('missing spec is created for workloads', () => {
-    const d = defaulted({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } });
+    const d: Any = defaulted({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } });
     expect(d.spec).toMatchObject({ replicas: 1, revisionHistoryLimit: 10 });
   });
 

@@ -192,3 +192,18 @@ export function get(o: unknown, path: string): unknown {
   }
   return cur;
 }
+
+/**
+ * Asserts `errs` contains an error on `field` whose message equals `message` (string) or
+ * matches it (RegExp), optionally of `type`.
+ */
+export function expectError(errs: FieldError[], field: string, message: string | RegExp, type?: string): void {
+  const hit = errs.find(
+    (e) => e.field === field && (typeof message === 'string' ? e.message === message : message.test(e.message)) && (!type || e.type === type),
+  );
+  if (!hit) throw new Error(`expected error on ${field} ${type ?? ''} ${String(message)}; got:\n${fmt(errs) || '(none)'}`);
+}
+
+export function expectValid(errs: FieldError[]): void {
+  if (errs.length) throw new Error(`expected no errors; got:\n${fmt(errs)}`);
+}

@@ -47,7 +47,10 @@ export function validateSelectorAndTemplate(c: Ctx, spec: Obj, kindWord: string,
   let sel: Obj | undefined;
   if (isNil(spec.selector)) c.add(required('spec.selector'));
   else {
+    const before = c.errs.length;
     sel = validateLabelSelector(c, spec.selector, 'spec.selector');
+    // A malformed selector is reported once; matching it against the template would only add noise.
+    if (c.errs.length !== before) sel = undefined;
     if (sel && selectorIsEmpty(sel)) {
       c.add(invalid('spec.selector', new Rendered(renderValue(sel)), `empty selector is invalid for ${kindWord}`));
       sel = undefined;

@@ -40,7 +40,9 @@ export function validateJobSpec(c: Ctx, v: unknown, path: string, isTemplate: bo
   if (isNil(spec.selector)) {
     if (!isTemplate) c.add(required(child(path, 'selector')));
   } else {
+    const before = c.errs.length;
     sel = validateLabelSelector(c, spec.selector, child(path, 'selector'));
+    if (c.errs.length !== before) sel = undefined;
   }
   const t = validatePodTemplateSpec(c, spec.template, child(path, 'template'), {
     restartPolicies: JOB_RESTART,

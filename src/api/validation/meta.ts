@@ -51,7 +51,7 @@ export function validateObjectMeta(c: Ctx, meta: unknown, opts: MetaOptions = {}
   const gen = c.str(m.generateName, child(path, 'generateName'));
   const nameFn = opts.nameFn ?? isDNS1123Subdomain;
   if (gen) {
-    // Validate the prefix with a trailing character stripped tolerance, like Kubernetes' maskTrailingDash.
+    // The prefix may end in '-' (a suffix follows), as Kubernetes' maskTrailingDash allows.
     const masked = gen.length > 1 && gen.endsWith('-') ? gen.slice(0, -1) + 'a' : gen;
     for (const msg of nameFn(masked)) c.add(invalid(child(path, 'generateName'), gen, msg));
   }

@@ -782,8 +782,9 @@ export const POD_UPDATE_FORBIDDEN =
 
 /**
  * Pod spec update rules: only container images, activeDeadlineSeconds (set or lowered),
- * toleration additions, scheduling-gate removals and a first-time nodeName assignment may
- * change. Contract: `newSpec`/`oldSpec` are the defaulted specs; nothing is mutated.
+ * toleration additions and scheduling-gate removals may change. nodeName is not among them:
+ * binding goes through pods/binding, which the server validates as a create (no `old`).
+ * Contract: `newSpec`/`oldSpec` are the defaulted specs; nothing is mutated.
  */
 export function validatePodSpecUpdate(c: Ctx, newSpecV: unknown, oldSpecV: unknown): void {
   if (!isObj(newSpecV) || !isObj(oldSpecV)) return;
@@ -825,9 +826,6 @@ export function validatePodSpecUpdate(c: Ctx, newSpecV: unknown, oldSpecV: unkno
   const ng = Array.isArray(n.schedulingGates) ? n.schedulingGates : isNil(n.schedulingGates) ? [] : undefined;
   const og = Array.isArray(o.schedulingGates) ? o.schedulingGates : [];
   if (ng && ng.every((g) => og.some((x) => deepEqual(x, g)))) n.schedulingGates = o.schedulingGates;
-
-  // nodeName may be assigned once (binding), never changed afterwards.
-  if ((isNil(o.nodeName) || o.nodeName === '') && typeof n.nodeName === 'string') n.nodeName = o.nodeName;
 
   if (!deepEqual(n, o)) c.add(forbidden('spec', POD_UPDATE_FORBIDDEN));
 }
