@@ -184,6 +184,23 @@ describe('patch and apply', () => {
   });
 });
 
+describe('versions', () => {
+  test('autoscaling/v1 HPAs are converted to and from the stored autoscaling/v2', async () => {
+    const v1 = { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'h' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 5, targetCPUUtilizationPercentage: 60 } };
+    const created = await c.request<any>('POST', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers', v1);
+    expect(created).toMatchObject({ apiVersion: 'autoscaling/v1', spec: { targetCPUUtilizationPercentage: 60, maxReplicas: 5 } });
+    const v2 = await c.request<any>('GET', '/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/h');
+    expect(v2.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } }]);
+    const patched = await c.request<any>('PATCH', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/h', { spec: { targetCPUUtilizationPercentage: 70 } }, { 'Content-Type': 'application/merge-patch+json' });
+    expect(patched.spec.targetCPUUtilizationPercentage).toBe(70);
+    const list = await c.request<any>('GET', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers');
+    expect(list.items[0].apiVersion).toBe('autoscaling/v1');
+    const group = await c.request<any>('GET', '/apis/autoscaling');
+    expect(group.preferredVersion.version).toBe('v2');
+    expect(group.versions.map((x: any) => x.version)).toEqual(['v2', 'v1']);
+  });
+});
+
 describe('watch', () => {
   function watch(path: string): { events: any[]; close: () => void; ready: Promise<void> } {
     const events: any[] = [];

@@ -14,6 +14,8 @@ export interface ResourceInfo {
   verbs: string[];
   /** subresource names served, e.g. ['status', 'scale'] */
   subresources: string[];
+  /** other served versions, converted to and from `version` (the storage version) by src/api/conversion.ts */
+  alternateVersions?: string[];
 }
 
 const ALL = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -24,7 +26,7 @@ function r(
   resource: string,
   kind: string,
   namespaced: boolean,
-  opts: { shortNames?: string[]; categories?: string[]; subresources?: string[]; verbs?: string[]; singular?: string } = {},
+  opts: { shortNames?: string[]; categories?: string[]; subresources?: string[]; verbs?: string[]; singular?: string; alternateVersions?: string[] } = {},
 ): ResourceInfo {
   return {
     group,
@@ -37,6 +39,7 @@ function r(
     categories: opts.categories,
     verbs: opts.verbs ?? ALL,
     subresources: opts.subresources ?? [],
+    ...(opts.alternateVersions ? { alternateVersions: opts.alternateVersions } : {}),
   };
 }
 
@@ -64,7 +67,7 @@ export const RESOURCES: ResourceInfo[] = [
   r('networking.k8s.io', 'v1', 'ingresses', 'Ingress', true, { shortNames: ['ing'], subresources: ['status'] }),
   r('networking.k8s.io', 'v1', 'ingressclasses', 'IngressClass', false),
   r('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, { shortNames: ['sc'] }),
-  r('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, { shortNames: ['hpa'], categories: ['all'], subresources: ['status'] }),
+  r('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, { shortNames: ['hpa'], categories: ['all'], subresources: ['status'], alternateVersions: ['v1'] }),
   r('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true),
 ];
 
@@ -105,11 +108,16 @@ export function resourceForKind(group: string, kind: string): ResourceInfo | und
   return byGK.get(`${group}/${kind}`);
 }
 
-/** Looks up by apiVersion + kind, e.g. ('apps/v1', 'Deployment'). Version must be the served one. */
+/** True when `version` of the resource is served (its storage version or an alternate one). */
+export function servesVersion(ri: ResourceInfo, version: string): boolean {
+  return ri.version === version || !!ri.alternateVersions?.includes(version);
+}
+
+/** Looks up by apiVersion + kind, e.g. ('apps/v1', 'Deployment'). The version must be served. */
 export function resourceForObject(apiVersion: string, kind: string): ResourceInfo | undefined {
   const { group, version } = parseApiVersion(apiVersion);
   const ri = byGK.get(`${group}/${kind}`);
-  return ri && ri.version === version ? ri : undefined;
+  return ri && servesVersion(ri, version) ? ri : undefined;
 }
 
 /**

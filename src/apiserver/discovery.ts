@@ -1,4 +1,4 @@
-import { RESOURCES, SUBRESOURCE_KINDS, groupVersion } from '../api/scheme';
+import { RESOURCES, SUBRESOURCE_KINDS, groupVersion, servesVersion } from '../api/scheme';
 
 /**
  * Legacy discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/G/V`). Served as plain JSON, which
@@ -25,7 +25,7 @@ function groups(): Map<string, string[]> {
   for (const r of RESOURCES) {
     if (!r.group) continue;
     const vs = m.get(r.group) ?? [];
-    if (!vs.includes(r.version)) vs.push(r.version);
+    for (const v of [r.version, ...(r.alternateVersions ?? [])]) if (!vs.includes(v)) vs.push(v);
     m.set(r.group, vs);
   }
   return m;
@@ -48,7 +48,7 @@ export function apiGroupDoc(name: string): object | undefined {
 }
 
 export function apiResourceList(group: string, version: string): object | undefined {
-  const rs = RESOURCES.filter((r) => r.group === group && r.version === version);
+  const rs = RESOURCES.filter((r) => r.group === group && servesVersion(r, version));
   if (!rs.length) return undefined;
   const resources: object[] = [];
   for (const r of rs) {

@@ -3,6 +3,7 @@ import type { KObject } from '../api/types';
 import { groupVersion, qualifiedResource, resourceFor, type ResourceInfo } from '../api/scheme';
 import { labelSelectorMatches, labelSelectorString, parseFieldSelector, parseLabelSelector, type FieldRequirement } from '../api/selectors';
 import { applyPatch, mergeForServerSideApply } from './patch';
+import { fromStorageVersion, toStorageVersion } from '../api/conversion';
 import { decodeBody, mediaType, parseAccept, partialObjectMetadata, toTable, type AcceptInfo } from './codec';
 import type { ResourceRequest } from './router';
 import { objectKey, type DeleteOptions, type Registry } from './registry';
@@ -66,7 +67,9 @@ function selectors(q: URLSearchParams, name?: string): { labelSelector: ReturnTy
   return { labelSelector: parseLabelSelector(q.get('labelSelector')), fieldSelector };
 }
 
-function shapeOne(ri: ResourceInfo, o: KObject, accept: AcceptInfo, q: URLSearchParams): unknown {
+/** One object as the client asked: a Table row (printed from the stored version), metadata, or the object in `version`. */
+function shapeOne(ri: ResourceInfo, o: KObject, accept: AcceptInfo, q: URLSearchParams, version = ri.version): unknown {
+  if (!accept.table) o = fromStorageVersion(ri, version, o);
   if (accept.table) return toTable(ri, [o], o.metadata.resourceVersion ?? '', q.get('includeObject'));
   if (accept.partialMetadata) return partialObjectMetadata(o);
   return o;
@@ -78,6 +81,10 @@ export async function handleResource(ctx: HandlerContext, req: IncomingMessage, 
   const method = req.method ?? 'GET';
   const accept = parseAccept(req.headers.accept);
   const isWatch = rr.watchPath || boolParam(q, 'watch');
+  const v = rr.version;
+  /** request body in the storage version */
+  const decodeIn = async (): Promise<unknown> => toStorageVersion(ri, v, decodeBody(await readBody(), req.headers['content-type']));
+  const out = (o: KObject): KObject => fromStorageVersion(ri, v, o);
 
   if (sub === 'scale') return handleScale(ctx, req, res, rr, q, readBody);
   if (sub === 'binding' || sub === 'eviction') {
@@ -92,30 +99,30 @@ export async function handleResource(ctx: HandlerContext, req: IncomingMessage, 
 
   switch (method) {
     case 'GET': {
-      if (isWatch) return serveWatch(ctx, req, res, ri, ns, q, accept, name);
+      if (isWatch) return serveWatch(ctx, req, res, ri, ns, q, accept, name, v);
       if (name) {
         const o = registry.get(ri, ns, name);
-        return sendJSON(res, 200, shapeOne(ri, o, accept, q));
+        return sendJSON(res, 200, shapeOne(ri, o, accept, q, v));
       }
       const list = registry.list(ri, ns, selectors(q));
       if (accept.table) return sendJSON(res, 200, toTable(ri, list.items, list.metadata.resourceVersion, q.get('includeObject'), !boolParam(q, 'noHeaders')));
       if (accept.partialMetadata) {
         return sendJSON(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: list.metadata, items: list.items.map(partialObjectMetadata) });
       }
-      return sendJSON(res, 200, list);
+      return sendJSON(res, 200, v === ri.version ? list : { ...list, apiVersion: `${ri.group}/${v}`, items: list.items.map(out) });
     }
     case 'POST': {
       if (name) throw new MethodNotAllowedError(`POST is not supported on a named ${ri.kind}; use PUT or PATCH`);
       if (ri.namespaced && !ns) throw new MethodNotAllowedError(`POST requires a namespace: use /namespaces/<ns>/${ri.resource}`);
-      const body = decodeBody(await readBody(), req.headers['content-type']);
+      const body = await decodeIn();
       const o = registry.create(ri, ns, body, { dryRun: dryRun(q) });
-      return sendJSON(res, 201, shapeOne(ri, o, accept, q));
+      return sendJSON(res, 201, shapeOne(ri, o, accept, q, v));
     }
     case 'PUT': {
       if (!name) throw new MethodNotAllowedError(`PUT requires a name`);
-      const body = decodeBody(await readBody(), req.headers['content-type']);
+      const body = await decodeIn();
       const o = registry.update(ri, ns, name, body, { dryRun: dryRun(q), subresource: sub });
-      return sendJSON(res, 200, shapeOne(ri, o, accept, q));
+      return sendJSON(res, 200, shapeOne(ri, o, accept, q, v));
     }
     case 'PATCH': {
       if (!name) throw new MethodNotAllowedError(`PATCH requires a name`);
@@ -129,14 +136,14 @@ export async function handleResource(ctx: HandlerContext, req: IncomingMessage, 
         const existing = registry.tryGet(ri, ns, name);
         if (!existing) {
           if (sub) throw new NotFoundError(qualifiedResource(ri), name, ri.group);
-          const o = registry.create(ri, ns, { ...(body as object), metadata: { ...((body as KObject).metadata ?? {}), name } }, { dryRun: dr });
-          return sendJSON(res, 201, shapeOne(ri, o, accept, q));
+          const o = registry.create(ri, ns, toStorageVersion(ri, v, { ...(body as object), metadata: { ...((body as KObject).metadata ?? {}), name } }), { dryRun: dr });
+          return sendJSON(res, 201, shapeOne(ri, o, accept, q, v));
         }
-        const o = registry.guaranteedUpdate(ri, ns, name, (cur) => mergeForServerSideApply(cur, body as KObject, ri.kind), { dryRun: dr, subresource: sub });
-        return sendJSON(res, 200, shapeOne(ri, o, accept, q));
+        const o = registry.guaranteedUpdate(ri, ns, name, (cur) => toStorageVersion(ri, v, mergeForServerSideApply(out(cur), body as KObject, ri.kind)) as KObject, { dryRun: dr, subresource: sub });
+        return sendJSON(res, 200, shapeOne(ri, o, accept, q, v));
       }
-      const o = registry.guaranteedUpdate(ri, ns, name, (cur) => applyPatch(cur, body, ct, ri.kind) as KObject, { dryRun: dr, subresource: sub });
-      return sendJSON(res, 200, shapeOne(ri, o, accept, q));
+      const o = registry.guaranteedUpdate(ri, ns, name, (cur) => toStorageVersion(ri, v, applyPatch(out(cur), body, ct, ri.kind)) as KObject, { dryRun: dr, subresource: sub });
+      return sendJSON(res, 200, shapeOne(ri, o, accept, q, v));
     }
     case 'DELETE': {
       const raw = await readBody();
@@ -144,18 +151,18 @@ export async function handleResource(ctx: HandlerContext, req: IncomingMessage, 
       const opts = deleteOptions(q, body);
       if (name) {
         const r = registry.delete(ri, ns, name, opts);
-        return sendJSON(res, 200, r.object);
+        return sendJSON(res, 200, out(r.object));
       }
       const list = registry.list(ri, ns, selectors(q));
-      const out: KObject[] = [];
+      const deleted: KObject[] = [];
       for (const o of list.items) {
         try {
-          out.push(registry.delete(ri, o.metadata.namespace, o.metadata.name!, opts).object);
+          deleted.push(out(registry.delete(ri, o.metadata.namespace, o.metadata.name!, opts).object));
         } catch (e) {
           if (!(e instanceof NotFoundError)) throw e;
         }
       }
-      return sendJSON(res, 200, { apiVersion: groupVersion(ri), kind: ri.kind + 'List', metadata: { resourceVersion: String(registry.store.revision()) }, items: out });
+      return sendJSON(res, 200, { apiVersion: `${ri.group ? ri.group + '/' : ''}${v}`, kind: ri.kind + 'List', metadata: { resourceVersion: String(registry.store.revision()) }, items: deleted });
     }
     default:
       throw new MethodNotAllowedError(`method ${method} is not supported`);
@@ -298,7 +305,7 @@ function handleEviction(ctx: HandlerContext, res: ServerResponse, ns: string, na
  * with synthetic ADDED events for the current state. Objects moving in or out of the selectors
  * arrive as ADDED or DELETED, as in Kubernetes.
  */
-function serveWatch(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, ri: ResourceInfo, ns: string | undefined, q: URLSearchParams, accept: AcceptInfo, name?: string): void {
+function serveWatch(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, ri: ResourceInfo, ns: string | undefined, q: URLSearchParams, accept: AcceptInfo, name: string | undefined, version: string): void {
   const { registry } = ctx;
   const sel = selectors(q, name);
   const rvParam = q.get('resourceVersion') ?? '';
@@ -316,7 +323,8 @@ function serveWatch(ctx: HandlerContext, req: IncomingMessage, res: ServerRespon
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
   let first = true;
-  const encode = (o: KObject): unknown => {
+  const encode = (stored: KObject): unknown => {
+    const o = accept.table ? stored : fromStorageVersion(ri, version, stored);
     if (accept.table) {
       const t = toTable(ri, [o], o.metadata.resourceVersion ?? '', q.get('includeObject'), first);
       first = false;

@@ -1,4 +1,4 @@
-import { RESOURCES, resourceFor, type ResourceInfo } from '../api/scheme';
+import { RESOURCES, resourceFor, servesVersion, type ResourceInfo } from '../api/scheme';
 import { NotFoundError } from '../util/errors';
 
 /**
@@ -15,6 +15,8 @@ export interface ResourceRequest {
   subresource?: string;
   /** legacy /watch/ path prefix */
   watchPath: boolean;
+  /** the version in the URL; differs from ri.version for alternate versions (converted) */
+  version: string;
 }
 
 export interface OtherRequest {
@@ -22,7 +24,7 @@ export interface OtherRequest {
   path: string;
 }
 
-const knownGroups = new Set(RESOURCES.map((r) => `${r.group}/${r.version}`));
+const knownGroups = new Set(RESOURCES.flatMap((r) => [r.version, ...(r.alternateVersions ?? [])].map((v) => `${r.group}/${v}`)));
 
 export function parsePath(pathname: string): ResourceRequest | OtherRequest {
   const segs = pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
@@ -57,25 +59,25 @@ export function parsePath(pathname: string): ResourceRequest | OtherRequest {
     subresource = rest[4];
     if (rest.length > 5) throw notFound(pathname);
     const ri = resourceFor(group, resource);
-    if (!ri || ri.version !== version || !ri.namespaced) {
+    if (!ri || !servesVersion(ri, version) || !ri.namespaced) {
       // /api/v1/namespaces/NAME/status|finalize
       if (group === '' && (resource === 'status' || resource === 'finalize') && rest.length === 3) {
-        return { type: 'resource', ri: resourceFor('', 'namespaces')!, name: rest[1], subresource: resource, watchPath };
+        return { type: 'resource', ri: resourceFor('', 'namespaces')!, name: rest[1], subresource: resource, watchPath, version };
       }
       throw notFound(pathname);
     }
     if (subresource && !ri.subresources.includes(subresource)) throw notFound(pathname);
-    return { type: 'resource', ri, namespace, name, subresource, watchPath };
+    return { type: 'resource', ri, namespace, name, subresource, watchPath, version };
   }
   resource = rest[0];
   name = rest[1];
   subresource = rest[2];
   if (rest.length > 3) throw notFound(pathname);
   const ri = resourceFor(group, resource);
-  if (!ri || ri.version !== version) throw notFound(pathname);
+  if (!ri || !servesVersion(ri, version)) throw notFound(pathname);
   if (ri.namespaced && name !== undefined) throw notFound(pathname);
   if (subresource && !ri.subresources.includes(subresource)) throw notFound(pathname);
-  return { type: 'resource', ri, name, subresource, watchPath };
+  return { type: 'resource', ri, name, subresource, watchPath, version };
 }
 
 function notFound(path: string): NotFoundError {
