@@ -207,6 +207,39 @@ export interface ExecSession {
   exitCode: Promise<number>;
 }
 
+export interface AttachOptions {
+  /**
+   * Forward input to the main process's stdin (effective only when the container was created
+   * with `stdin`).
+   */
+  stdin?: boolean;
+}
+
+/** A connection to a running container's main process stdio (`kubectl attach`). */
+export interface AttachSession {
+  /**
+   * Present when `stdin` was requested. Ending it closes the container's stdin only when the
+   * container has `stdinOnce` (the process then sees EOF); otherwise stdin stays open for later
+   * attaches and the session continues until the container exits or `close()`.
+   */
+  stdin?: Writable;
+  /** Output from the moment of attaching on (no history); raw tty output when the container has a tty. */
+  stdout: Readable;
+  /** Empty when the container has a tty. */
+  stderr: Readable;
+  /** True when the container was created with a tty. */
+  tty: boolean;
+  /** Resize the container's tty (no-op without one, or once it has exited). */
+  resize(width: number, height: number): Promise<void>;
+  /**
+   * Resolves once the container has exited or `close()` was called; by then `stdout` and
+   * `stderr` have ended. Never rejects.
+   */
+  done: Promise<void>;
+  /** Detach without affecting the container; idempotent. */
+  close(): void;
+}
+
 export interface ContainerStats {
   /** CPU usage averaged over the engine's last sampling interval. */
   cpuNanoCores: number;
@@ -268,6 +301,12 @@ export interface ContainerRuntime {
   /** Combined stdout+stderr, demultiplexed. Destroying the stream releases the engine. */
   logs(id: string, options?: LogOptions): Promise<Readable>;
   exec(id: string, cmd: string[], options?: ExecOptions): Promise<ExecSession>;
+  /**
+   * Attach to a running container's main process (as `docker attach`). Rejects with
+   * `ContainerNotFoundError` for an unknown id and a `RuntimeError` when it is not running.
+   * Optional so that partial test doubles need not implement it; docker and fake do.
+   */
+  attach?(id: string, options?: AttachOptions): Promise<AttachSession>;
   /** Current usage; Docker takes about a second to answer (it samples CPU twice). */
   stats(id: string): Promise<ContainerStats>;
 }

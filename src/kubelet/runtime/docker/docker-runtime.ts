@@ -27,6 +27,8 @@ import {
   ContainerState,
   ContainerStats,
   ContainerStatus,
+  AttachOptions,
+  AttachSession,
   ExecOptions,
   ExecSession,
   exitReason,
@@ -852,6 +854,77 @@ export class DockerRuntime implements ContainerRuntime {
         }
       },
       exitCode,
+    };
+  }
+
+  async attach(id: string, options: AttachOptions = {}): Promise<AttachSession> {
+    const container = this.docker.getContainer(id);
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await container.inspect();
+    } catch (err) {
+      throw wrap(`inspecting container ${id}`, err, id);
+    }
+    if (!info.State.Running) throw new RuntimeError(`attaching to ${id}: container is not running`, 'container is not running');
+    const tty = !!info.Config.Tty;
+    const wantStdin = !!options.stdin && !!info.Config.OpenStdin;
+    let sock: Duplex;
+    try {
+      // Without stdin the plain response stream is enough; with it the connection is hijacked.
+      sock = (await container.attach({ stream: true, stdin: wantStdin, stdout: true, stderr: true, hijack: wantStdin })) as unknown as Duplex;
+    } catch (err) {
+      throw wrap(`attaching to ${id}`, err, id);
+    }
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (tty) {
+      sock.on('data', (d: Buffer) => stdout.write(d));
+      const end = (): void => {
+        if (!stdout.writableEnded) stdout.end();
+      };
+      sock.on('end', end);
+      sock.on('close', end);
+      stderr.end();
+    } else {
+      demux(sock, stdout, stderr);
+    }
+    const done = new Promise<void>((resolve) => {
+      sock.on('end', () => resolve());
+      sock.on('close', () => resolve());
+      sock.on('error', () => resolve());
+    });
+    let stdin: Writable | undefined;
+    if (wantStdin) {
+      const input = new PassThrough();
+      input.on('data', (d: Buffer) => {
+        if (sock.writable) sock.write(d);
+      });
+      input.on('end', () => {
+        // stdinOnce: half-close, the engine then closes the container's stdin (the process sees
+        // EOF) and output keeps flowing. Otherwise Docker would end the whole attach on our EOF,
+        // losing the output still to come: keep the connection and just stop writing.
+        if (info.Config.StdinOnce && sock.writable) sock.end();
+      });
+      stdin = input;
+    }
+    return {
+      stdin,
+      stdout,
+      stderr,
+      tty,
+      resize: async (width: number, height: number) => {
+        if (!tty) return;
+        try {
+          await container.resize({ w: width, h: height });
+        } catch (err) {
+          const running = await container.inspect().then((s) => s.State.Running, () => false);
+          if (running) throw wrap(`resizing ${id}`, err);
+        }
+      },
+      done,
+      close: () => {
+        if (!sock.destroyed) sock.destroy();
+      },
     };
   }
 

@@ -19,6 +19,8 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { RuntimeError } from '../../../util/errors';
 import {
+  AttachOptions,
+  AttachSession,
   ContainerConfig,
   ContainerInfo,
   ContainerNotFoundError,
@@ -230,6 +232,8 @@ interface FakeContainer {
   script: FakeScript;
   timer?: unknown;
   logs: LogLine[];
+  /** Everything written to the main process's stdin through `attach`. */
+  stdinData: string;
   followers: Set<PassThrough>;
   exitWaiters: Array<() => void>;
 }
@@ -340,6 +344,11 @@ export class FakeRuntime implements ContainerRuntime {
     if (c.state === 'running') this.exit(c, oomKilled ? 137 : exitCode, oomKilled);
   }
 
+  /** Everything written to the container's main process stdin through `attach` so far. */
+  stdinOf(id: string): string {
+    return this.mustGet(id).stdinData;
+  }
+
   /** Append a line to a container's log (followers receive it at once). */
   emitLog(id: string, text: string): void {
     this.appendLog(this.mustGet(id), text);
@@ -361,8 +370,10 @@ export class FakeRuntime implements ContainerRuntime {
     const inflight = this.pulls.get(ref);
     if (inflight) return inflight;
     const script = this.imageScriptFor(ref, undefined);
+    let settled = false;
     const p = new Promise<PullResult>((resolve, reject) => {
       const finish = (): void => {
+        settled = true;
         this.pulls.delete(ref);
         if (script.missing) {
           reject(new ImagePullError(image, `pull access denied for ${ref.replace(/:[^:/]+$/, '')}, repository does not exist or may require 'docker login'`));
@@ -375,7 +386,8 @@ export class FakeRuntime implements ContainerRuntime {
       if (script.pullDelayMs) this.clock.setTimeout(finish, script.pullDelayMs);
       else finish();
     });
-    this.pulls.set(ref, p);
+    // a pull that finished synchronously must not be cached as in flight
+    if (!settled) this.pulls.set(ref, p);
     return p;
   }
 
@@ -606,6 +618,41 @@ export class FakeRuntime implements ContainerRuntime {
     return { stdin, stdout, stderr, resize: async () => undefined, exitCode };
   }
 
+  /**
+   * Attached output is the log lines appended from now on (`emitLog`, scripted output), on
+   * stdout; attached input accumulates in `stdinOf(id)`. The session ends when the container exits.
+   */
+  async attach(id: string, options: AttachOptions = {}): Promise<AttachSession> {
+    this.record('attach', [id, options]);
+    const c = this.mustGet(id);
+    if (c.state !== 'running') {
+      const msg = `container ${id} is not running`;
+      throw new RuntimeError(`attaching to ${id}: ${msg}`, msg);
+    }
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const follower = new PassThrough({ objectMode: true });
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const end = (): void => {
+      c.followers.delete(follower);
+      if (!stdout.writableEnded) stdout.end();
+      if (!stderr.writableEnded) stderr.end();
+      finish();
+    };
+    follower.on('data', (l: LogLine) => stdout.write(`${l.text}\n`));
+    follower.on('end', end);
+    c.followers.add(follower);
+    if (c.config?.tty) stderr.end();
+    let stdin: Writable | undefined;
+    if (options.stdin && c.config?.stdin) {
+      const w = new PassThrough();
+      w.on('data', (d: Buffer) => (c.stdinData += d.toString()));
+      stdin = w;
+    }
+    return { stdin, stdout, stderr, tty: !!c.config?.tty, resize: async () => undefined, done, close: end };
+  }
+
   async stats(id: string): Promise<ContainerStats> {
     this.record('stats', [id]);
     const c = this.mustGet(id);
@@ -699,6 +746,7 @@ export class FakeRuntime implements ContainerRuntime {
       oomKilled: false,
       script: a.script,
       logs: [],
+      stdinData: '',
       followers: new Set(),
       exitWaiters: [],
     };
