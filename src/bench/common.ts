@@ -47,11 +47,12 @@ export interface Daemon {
 }
 
 /** Starts `dist/cli/daemon-main.js` on a data dir and waits for /readyz; measures start-to-ready. */
-export async function startDaemon(dir?: string): Promise<Daemon> {
+export async function startDaemon(dir?: string, extra: Record<string, unknown> = { nodes: 1, runtime: 'fake' }): Promise<Daemon> {
   const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'minictl-bench-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
   const t0 = process.hrtime.bigint();
-  const proc = spawn(process.execPath, [path.join(__dirname, '..', 'cli', 'daemon-main.js'), 'bench', d, String(port), '0'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const opts = { profile: `bench-${process.pid}`, dataDir: d, port, verbosity: 0, ...extra };
+  const proc = spawn(process.execPath, [path.join(__dirname, '..', 'cli', 'daemon-main.js'), JSON.stringify(opts)], { stdio: ['ignore', 'ignore', 'inherit'] });
   let client: HttpClient | undefined;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}`);
