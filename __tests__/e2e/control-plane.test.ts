@@ -229,6 +229,14 @@ describe('minictl apply / get / delete', () => {
     expect(minictl(e, ['delete', 'cm', 'nope', '--ignore-not-found']).status).toBe(0);
   });
 
+  test('dashboard --once prints every view', () => {
+    kubectlOk(e, ['create', 'deployment', 'dash', '--image=minictl/busybox:local']);
+    const r = minictl(e, ['dashboard', '--once']);
+    expect(r.status).toBe(0);
+    for (const v of ['== pods', '== nodes', '== workloads', '== events']) expect(r.stdout).toContain(v);
+    expect(r.stdout).toMatch(/deployment\/dash/);
+  });
+
   test('minictl delete removes the profile data and its kubeconfig context', () => {
     const other = newEnv('del');
     try {

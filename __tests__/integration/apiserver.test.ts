@@ -83,8 +83,18 @@ describe('CRUD semantics', () => {
     expect(d.spec.template.spec.containers[0].imagePullPolicy).toBe('IfNotPresent');
     const dup = await status(c.request('POST', '/apis/apps/v1/namespaces/default/deployments', deploy('web')));
     expect(dup).toMatchObject({ code: 409, reason: 'AlreadyExists' });
-    const upd = { ...d, spec: { ...d.spec, replicas: 3 } };
-    const d2 = await c.request<any>('PUT', '/apis/apps/v1/namespaces/default/deployments/web', upd);
+    // controllers write the status concurrently: read-modify-write until our update lands
+    let d2: any;
+    let upd: any;
+    for (let i = 0; !d2; i++) {
+      const cur = await c.request<any>('GET', '/apis/apps/v1/namespaces/default/deployments/web');
+      upd = { ...cur, spec: { ...cur.spec, replicas: 3 } };
+      try {
+        d2 = await c.request<any>('PUT', '/apis/apps/v1/namespaces/default/deployments/web', upd);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 409) || i > 20) throw e;
+      }
+    }
     expect(d2.metadata.generation).toBe(2);
     const stale = await status(c.request('PUT', '/apis/apps/v1/namespaces/default/deployments/web', upd));
     expect(stale.code).toBe(409);

@@ -67,8 +67,11 @@ export function apiResourceList(group: string, version: string): object | undefi
       const kind = special && special.kind ? special.kind : r.kind;
       const entry: Record<string, unknown> = { name: `${r.resource}/${sub}`, singularName: '', namespaced: r.namespaced, kind, verbs: special?.verbs ?? ['get', 'patch', 'update'] };
       if (special && special.group !== undefined && special.kind) {
-        if (special.group !== group) entry.group = special.group;
-        if (special.version && special.version !== version) entry.version = special.version;
+        // Both are set when either differs, as Kubernetes does (kubectl drain needs the version of pods/eviction).
+        if (special.group !== group || (special.version && special.version !== version)) {
+          entry.group = special.group;
+          entry.version = special.version || version;
+        }
       }
       resources.push(entry);
     }

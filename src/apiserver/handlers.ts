@@ -1,14 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject } from '../api/types';
 import { groupVersion, qualifiedResource, resourceFor, type ResourceInfo } from '../api/scheme';
-import { labelSelectorMatches, labelSelectorString, parseFieldSelector, parseLabelSelector, type FieldRequirement } from '../api/selectors';
+import { labelSelectorString, parseFieldSelector, parseLabelSelector, type FieldRequirement } from '../api/selectors';
 import { applyPatch, mergeForServerSideApply } from './patch';
 import { fromStorageVersion, toStorageVersion } from '../api/conversion';
 import { decodeBody, mediaType, parseAccept, partialObjectMetadata, toTable, type AcceptInfo } from './codec';
 import type { ResourceRequest } from './router';
 import { objectKey, type DeleteOptions, type Registry } from './registry';
 import type { StoreEvent } from '../store/sqlite-store';
-import { ApiError, BadRequestError, ConflictError, ExpiredError, InternalError, MethodNotAllowedError, NotFoundError, TooManyRequestsError } from '../util/errors';
+import { ApiError, BadRequestError, ConflictError, ExpiredError, InternalError, MethodNotAllowedError, NotFoundError } from '../util/errors';
+import { admitEviction } from '../controllers/disruption/eviction';
 
 /**
  * REST verbs over the registry, speaking the Kubernetes wire format: get, list, watch, create,
@@ -248,50 +249,17 @@ function handleBinding(ctx: HandlerContext, res: ServerResponse, ns: string, nam
   sendJSON(res, 201, successStatus());
 }
 
-function podReady(p: KObject): boolean {
-  return (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-}
-
-function intOrPercent(v: unknown, total: number, roundUp: boolean): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && /^\d+%$/.test(v)) {
-    const x = (parseInt(v, 10) * total) / 100;
-    return roundUp ? Math.ceil(x) : Math.floor(x);
-  }
-  if (typeof v === 'string' && /^\d+$/.test(v)) return parseInt(v, 10);
-  return 0;
-}
-
 /**
- * The eviction API: deletes the pod unless a PodDisruptionBudget covering it has no disruption
- * left (429, like Kubernetes, so `kubectl drain` retries). The budget is computed at request time
- * from the pods' Ready conditions.
+ * The eviction API: deletes the pod unless the PodDisruptionBudget covering it allows no further
+ * disruption (429 with a DisruptionBudget cause, like Kubernetes, so `kubectl drain` retries).
+ * Admission uses and decrements the budget's status (see controllers/disruption/eviction.ts).
  */
 function handleEviction(ctx: HandlerContext, res: ServerResponse, ns: string, name: string, body: unknown): void {
   const { registry } = ctx;
   const podsRI = resourceFor('', 'pods')!;
   const pod = registry.get(podsRI, ns, name);
   const ev = (body ?? {}) as { deleteOptions?: Record<string, unknown> };
-  const pdbRI = resourceFor('policy', 'poddisruptionbudgets')!;
-  const terminal = ['Succeeded', 'Failed'].includes(pod.status?.phase);
-  if (!terminal && !pod.metadata.deletionTimestamp) {
-    const pdbs = registry.list(pdbRI, ns).items.filter((b) => labelSelectorMatches(b.spec?.selector, pod.metadata.labels));
-    if (pdbs.length > 1) throw new ApiError(500, 'InternalError', `This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.`);
-    for (const pdb of pdbs) {
-      const pods = registry.list(podsRI, ns).items.filter((p) => labelSelectorMatches(pdb.spec?.selector, p.metadata.labels) && !p.metadata.deletionTimestamp);
-      const expected = pods.length;
-      const healthy = pods.filter(podReady).length;
-      let desired: number;
-      if (pdb.spec?.minAvailable !== undefined) desired = intOrPercent(pdb.spec.minAvailable, expected, true);
-      else if (pdb.spec?.maxUnavailable !== undefined) desired = Math.max(0, expected - intOrPercent(pdb.spec.maxUnavailable, expected, true));
-      else desired = expected;
-      // An unhealthy pod can always be evicted (it adds no disruption).
-      const allowed = podReady(pod) ? healthy - desired : 1;
-      if (allowed < 1) {
-        throw new TooManyRequestsError(`Cannot evict pod as it would violate the pod's disruption budget.`, undefined);
-      }
-    }
-  }
+  admitEviction(registry, pod);
   const d = ev.deleteOptions ?? {};
   registry.delete(podsRI, ns, name, {
     gracePeriodSeconds: typeof d.gracePeriodSeconds === 'number' ? d.gracePeriodSeconds : undefined,

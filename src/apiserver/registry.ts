@@ -33,6 +33,30 @@ export interface DeleteOptions {
 
 export interface RegistryOptions {
   now?: () => Date;
+  /** admission plugins run after defaulting and validation (see AdmissionPlugin) */
+  admission?: AdmissionPlugin[];
+}
+
+/**
+ * A mutating admission plugin (Service IP and port allocation, for instance). `admit` runs on
+ * create and on updates of the main resource, after defaulting and validation and before the
+ * write; it may change `obj` and throws an ApiError (e.g. InvalidError → 422) to reject the
+ * request. Plugins must be synchronous and must not write to the registry themselves; state they
+ * need is read from the registry, so a failed or dry-run write leaves nothing to undo.
+ */
+export interface AdmissionPlugin {
+  readonly name: string;
+  admit(a: AdmissionAttributes): void;
+}
+
+export interface AdmissionAttributes {
+  operation: 'CREATE' | 'UPDATE';
+  ri: ResourceInfo;
+  /** the object about to be written (mutable) */
+  obj: KObject;
+  /** the stored object, on UPDATE */
+  old?: KObject;
+  dryRun: boolean;
 }
 
 const GENERATE_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
@@ -63,8 +87,15 @@ export class ForbiddenError extends ApiError {
 
 export class Registry {
   private readonly now: () => Date;
+  private readonly admission: AdmissionPlugin[];
   constructor(readonly store: SqliteStore, opts: RegistryOptions = {}) {
     this.now = opts.now ?? (() => new Date());
+    this.admission = [...(opts.admission ?? [])];
+  }
+
+  /** Adds a mutating admission plugin; plugins run in the order added. */
+  addAdmissionPlugin(p: AdmissionPlugin): void {
+    this.admission.push(p);
   }
 
   private qr(ri: ResourceInfo): string {
@@ -115,8 +146,8 @@ export class Registry {
     }
   }
 
-  /** Defaulting then validation; `old` enables update rules (binding may change a pod's nodeName). */
-  private admit(ri: ResourceInfo, obj: KObject, old?: KObject, subresource?: string): void {
+  /** Defaulting, validation, then the admission plugins (main resource only); `old` enables update rules (binding may change a pod's nodeName). */
+  private admit(ri: ResourceInfo, obj: KObject, old?: KObject, subresource?: string, dryRun = false): void {
     if (subresource === 'binding') old = undefined;
     try {
       applyDefaults(obj);
@@ -131,6 +162,9 @@ export class Registry {
       throw new BadRequestError(`could not validate ${ri.kind} "${obj.metadata.name}": ${(e as Error).message}`);
     }
     if (errs.length) throw new InvalidError(ri.kind, ri.group, obj.metadata.name ?? '', errs);
+    if (subresource === undefined) {
+      for (const p of this.admission) p.admit({ operation: old ? 'UPDATE' : 'CREATE', ri, obj, old, dryRun });
+    }
   }
 
   /** Type-checks the envelope of a client-supplied object before anything reads it. */
@@ -190,7 +224,7 @@ export class Registry {
     delete m.selfLink;
     if (!STATUS_FREE_KINDS.has(ri.kind) && obj.spec !== undefined) m.generation = 1;
     else delete m.generation;
-    this.admit(ri, obj);
+    this.admit(ri, obj, undefined, undefined, !!opts.dryRun);
     const key = objectKey(ri, m.namespace, m.name);
     if (opts.dryRun) {
       if (this.store.get(key)) this.store.create(key, obj, this.qr(ri), m.name); // throws AlreadyExists
@@ -225,7 +259,8 @@ export class Registry {
       next.spec = { ...(next.spec ?? {}), finalizers: obj.spec?.finalizers ?? [] };
     } else {
       next = obj;
-      if (ri.subresources.includes('status') && ri.kind !== 'Namespace') next.status = clone(old.status);
+      // the main resource cannot change status; a binding sets nodeName and the PodScheduled condition together
+      if (ri.subresources.includes('status') && ri.kind !== 'Namespace' && opts.subresource !== 'binding') next.status = clone(old.status);
       if (ri.kind === 'Namespace') {
         next.status = clone(old.status);
         next.spec = { ...(next.spec ?? {}), finalizers: old.spec?.finalizers };
@@ -245,7 +280,7 @@ export class Registry {
     }
     delete m.managedFields;
     if (om.generation !== undefined) m.generation = om.generation;
-    this.admit(ri, next, old, opts.subresource);
+    this.admit(ri, next, old, opts.subresource, !!opts.dryRun);
     // generation counts changes of the (defaulted) spec
     if (om.generation !== undefined && !sameJSON(next.spec, old.spec)) m.generation = om.generation + 1;
     if (opts.dryRun) return next;

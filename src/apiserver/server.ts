@@ -23,6 +23,8 @@ export interface StreamHandler {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ns: string, pod: string, sub: string, q: URLSearchParams): Promise<void>;
   /** exec/attach/portforward without an upgrade header */
   handlePlain?(req: IncomingMessage, res: ServerResponse, ns: string, pod: string, sub: string, q: URLSearchParams): Promise<void>;
+  /** Drop live upgraded sessions (the HTTP server no longer tracks their sockets); called by close(). */
+  close?(): void;
 }
 
 /** Serves an extra API path prefix (e.g. /apis/metrics.k8s.io). Returns false when not handled. */
@@ -79,6 +81,7 @@ export class ApiServer {
   }
 
   async close(): Promise<void> {
+    this.streams?.close?.();
     for (const w of this.ctx.watches) w.end();
     this.ctx.watches.clear();
     const s = this.server;

@@ -7,12 +7,23 @@ import { profilePaths } from '../manager/paths';
  * The daemon process: runs one cluster until SIGTERM/SIGINT, then stops it gracefully.
  * Started by `minictl start` (detached, output to the profile's daemon.log) or `--foreground`.
  */
-export interface DaemonArgs {
+/** What the daemon is started with; `minictl start` passes it as one JSON argument. */
+export interface DaemonOptions {
   profile: string;
   dataDir: string;
   port: number;
   verbosity: number;
   fsync?: boolean;
+  /** nodes of a new cluster (default 1); an existing cluster keeps its nodes */
+  nodes?: number;
+  /** capacity of each node of a new cluster */
+  cpus?: string;
+  memory?: string;
+  /** container runtime of the nodes (default docker) */
+  runtime?: 'docker' | 'fake';
+}
+
+export interface DaemonArgs extends DaemonOptions {
   /** called once the cluster is ready */
   onReady?: (c: Cluster) => void | Promise<void>;
   out?: NodeJS.WritableStream;
@@ -24,7 +35,7 @@ export async function runDaemon(a: DaemonArgs): Promise<number> {
   const paths = profilePaths(a.profile, a.dataDir);
   fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(paths.pid, String(process.pid) + '\n', { mode: 0o600 });
-  const cluster = new Cluster({ profile: a.profile, dataDir: a.dataDir, port: a.port, log, fsync: a.fsync });
+  const cluster = new Cluster({ profile: a.profile, dataDir: a.dataDir, port: a.port, log, fsync: a.fsync, nodes: a.nodes ?? 1, nodeRuntime: a.runtime, nodeCpus: a.cpus, nodeMemory: a.memory });
   let stopping: Promise<void> | undefined;
   const stop = (sig: string): Promise<void> => {
     if (!stopping) {
@@ -56,6 +67,13 @@ export async function runDaemon(a: DaemonArgs): Promise<number> {
 }
 
 if (require.main === module) {
-  const [profile, dataDir, port, verbosity, fsync] = process.argv.slice(2);
-  runDaemon({ profile, dataDir, port: Number(port), verbosity: Number(verbosity) || 0, fsync: fsync === 'fsync' }).then((code) => process.exit(code));
+  // `daemon-main.js '<DaemonOptions JSON>'`, or the older positional form `PROFILE DIR PORT [V] [fsync]`.
+  const argv = process.argv.slice(2);
+  let o: DaemonOptions;
+  if (argv[0]?.startsWith('{')) o = JSON.parse(argv[0]) as DaemonOptions;
+  else {
+    const [profile, dataDir, port, verbosity, fsync] = argv;
+    o = { profile, dataDir, port: Number(port), verbosity: Number(verbosity) || 0, fsync: fsync === 'fsync' };
+  }
+  runDaemon(o).then((code) => process.exit(code));
 }

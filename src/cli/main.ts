@@ -1,8 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, type CliIO } from './io';
 import { startCommand } from './commands/start';
+import { dashboardCommand } from './commands/dashboard';
 import { deleteClusterCommand, statusCommand, stopCommand } from './commands/lifecycle';
+import { serviceCommand } from './commands/service';
 import { applyCommand, deleteObjectsCommand, getCommand } from './commands/resources';
+import { nodeAddCommand, nodeListCommand, nodeRemoveCommand, nodeStartCommand, nodeStopCommand } from './commands/node';
 import { ApiError } from '../util/errors';
 import { VERSION_INFO } from '../apiserver/discovery';
 
@@ -34,7 +37,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     .option('--wait <seconds>', 'how long to wait for the cluster to be ready', '60')
     .option('--fsync', 'fsync every write (survives power loss, slower); by default writes survive a killed process')
     .option('-v, --v <level>', 'log verbosity of the daemon (0-4)', '0')
-    .addHelpText('after', '\nThe kubectl context named after the profile is merged into $KUBECONFIG (or ~/.kube/config) and made current.\nExamples:\n  minictl start\n  minictl start --profile ci --port 6443\n')
+    .option('-n, --nodes <count>', 'number of nodes of a new cluster (each a Docker network driven by its own kubelet)', '1')
+    .option('--cpus <cpus>', 'CPU capacity of each node of a new cluster, e.g. 2 or 1500m (default: the host\'s)')
+    .option('--memory <size>', 'memory capacity of each node of a new cluster, e.g. 4Gi or 2048 (MiB) (default: the host\'s)')
+    .addOption(new Option('--runtime <runtime>', 'container runtime of the nodes: docker, or fake (no containers)').choices(['docker', 'fake']).default('docker'))
+    .addHelpText('after', '\nThe kubectl context named after the profile is merged into $KUBECONFIG (or ~/.kube/config) and made current.\n--nodes, --cpus and --memory shape a new cluster; an existing one keeps its nodes (change them with minictl node).\nExamples:\n  minictl start\n  minictl start --profile ci --port 6443\n  minictl start --nodes 3 --cpus 2 --memory 4Gi\n')
     .action(async (o) => {
       code = await startCommand(o, io);
     });
@@ -64,6 +71,62 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       code = args.length || o.filename ? await deleteObjectsCommand(args, o, io) : await deleteClusterCommand(o, io);
     });
 
+  const node = program.command('node').description('add, remove, stop, start and list the nodes of the cluster');
+  profileOptions(node.command('add'))
+    .description('add a node (a Docker network with its own kubelet), or simulated nodes (no containers)')
+    .argument('[name]', 'node name (default: <profile>-mNN, or <profile>-sNNNN with --simulated)')
+    .option('--cpus <cpus>', 'CPU capacity, e.g. 2 or 1500m (default: the host\'s)')
+    .option('--memory <size>', 'memory capacity, e.g. 4Gi or 2048 (MiB) (default: the host\'s)')
+    .option('--simulated', 'a hollow node: its kubelet uses the fake runtime, pods run no containers')
+    .option('--count <k>', 'how many nodes to add', '1')
+    .option('--wait <seconds>', 'how long to wait for the nodes to be Ready (0: do not wait)', '120')
+    .addHelpText('after', '\nExamples:\n  minictl node add\n  minictl node add worker-1 --cpus 2 --memory 4Gi\n  minictl node add --simulated --count 1000\n')
+    .action(async (name: string | undefined, o) => {
+      code = await nodeAddCommand(name, o, io);
+    });
+  profileOptions(node.command('rm'))
+    .alias('delete')
+    .description('remove nodes: their kubelet stops, their containers and network are removed, their pods deleted')
+    .argument('[names...]', 'node names')
+    .option('--simulated', 'remove every simulated node')
+    .option('--wait <seconds>', 'how long to wait for the containers to be removed', '60')
+    .action(async (names: string[], o) => {
+      code = await nodeRemoveCommand(names, o, io);
+    });
+  profileOptions(node.command('stop'))
+    .description('simulate a node failure: its kubelet, containers and heartbeat stop (the node turns NotReady)')
+    .argument('<name>', 'node name')
+    .option('--wait <seconds>', 'how long to wait for its containers to stop', '60')
+    .action(async (name: string, o) => {
+      code = await nodeStopCommand(name, o, io);
+    });
+  profileOptions(node.command('start'))
+    .description('start a stopped node again (its kubelet restarts the pods\' containers)')
+    .argument('<name>', 'node name')
+    .option('--wait <seconds>', 'how long to wait for it to be Ready (0: do not wait)', '120')
+    .action(async (name: string, o) => {
+      code = await nodeStartCommand(name, o, io);
+    });
+  profileOptions(node.command('ls'))
+    .alias('list')
+    .description('list the nodes: NAME STATUS ROLES TYPE PODS AGE')
+    .option('-o, --output <format>', 'json or name')
+    .action(async (o) => {
+      code = await nodeListCommand(o, io);
+    });
+
+  profileOptions(program.command('service'))
+    .alias('svc')
+    .description('print or open the URL of a NodePort or LoadBalancer Service (served on 127.0.0.1)')
+    .argument('<name>', 'service name')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('--url', 'print the URL(s) instead of opening a browser')
+    .option('--wait <seconds>', 'wait up to this long for a ready endpoint', '0')
+    .addHelpText('after', '\nClusterIP Services are reachable only inside the cluster: use kubectl port-forward.\nExamples:\n  minictl service web --url\n  minictl service grafana -n monitoring\n')
+    .action(async (name: string, o) => {
+      code = await serviceCommand(name, o, io);
+    });
+
   profileOptions(program.command('apply'))
     .description('create or update objects from manifests, like kubectl apply')
     .option('-f, --filename <file>', 'file, directory or - for stdin (repeatable)', collect)
@@ -85,6 +148,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     .option('--no-headers', 'omit the header line')
     .action(async (kind: string, names: string[], o) => {
       code = await getCommand(kind, names, { ...o, noHeaders: o.headers === false }, io);
+    });
+
+  profileOptions(program.command('dashboard'))
+    .alias('ui')
+    .description('live terminal view of nodes, pods, workloads and events (q quits)')
+    .option('-n, --namespace <ns>', 'only this namespace (for --once; press n to cycle interactively)')
+    .option('--once', 'print one plain-text snapshot and exit (the default when stdout is not a terminal)')
+    .action(async (o) => {
+      code = await dashboardCommand(o, io);
     });
 
   try {

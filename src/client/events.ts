@@ -74,8 +74,10 @@ export class RegistryEventRecorder implements EventRecorder {
         reportingInstance: this.host ?? '',
       });
       this.recent.set(key, { name, ns, at: now.getTime() });
-      if (this.recent.size > 5000) {
-        for (const [k, v] of this.recent) if (now.getTime() - v.at > 600_000) this.recent.delete(k);
+      // entries are in insertion order: drop expired ones from the front, and cap the size
+      for (const [k, v] of this.recent) {
+        if (this.recent.size <= 5000 && now.getTime() - v.at <= 600_000) break;
+        this.recent.delete(k);
       }
     } catch (e) {
       if (!(e instanceof ApiError)) return;

@@ -76,6 +76,54 @@ export class HttpClient {
     return parsed as T;
   }
 
+  /**
+   * A watch: GETs `path` (which must include watch=true) and calls `onEvent` for each JSON line
+   * until the server ends the stream or `abort` is called; `onEnd` gets the error, if any.
+   */
+  watch(path: string, onEvent: (ev: { type: string; object: any }) => void, onEnd: (err?: Error) => void): () => void { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const url = new URL(path, this.opts.server);
+    let done = false;
+    const finish = (err?: Error) => {
+      if (!done) {
+        done = true;
+        onEnd(err);
+      }
+    };
+    const req = https.request(url, { method: 'GET', agent: this.agent, headers: { Authorization: `Bearer ${this.opts.token}`, Accept: 'application/json' } }, (res) => {
+      if ((res.statusCode ?? 0) >= 400) {
+        res.resume();
+        finish(new ApiError(res.statusCode ?? 500, 'WatchFailed', `watch ${url.pathname} answered HTTP ${res.statusCode}`));
+        return;
+      }
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (!line.trim()) continue;
+          try {
+            onEvent(JSON.parse(line));
+          } catch (e) {
+            finish(e as Error);
+            req.destroy();
+            return;
+          }
+        }
+      });
+      res.on('end', () => finish());
+      res.on('error', (e) => finish(e));
+    });
+    req.on('error', (e) => finish(e));
+    req.end();
+    return () => {
+      done = true;
+      req.destroy();
+    };
+  }
+
   close(): void {
     this.agent.destroy();
   }

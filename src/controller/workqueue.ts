@@ -24,7 +24,7 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, unknown>();
+  private readonly delayed = new Map<string, { at: number; handle: unknown }>();
   private waiters: (() => void)[] = [];
   private shuttingDown = false;
 
@@ -42,18 +42,21 @@ export class WorkQueue {
     this.wake();
   }
 
-  /** Adds after `ms`; an earlier pending delayed add for the key is kept if sooner. */
+  /** Adds after `ms`. Of several pending delayed adds for a key, the earliest wins. */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key);
-    if (this.delayed.has(key)) return;
-    this.delayed.set(
-      key,
-      this.clock.setTimeout(() => {
-        this.delayed.delete(key);
-        this.add(key);
-      }, ms),
-    );
+    const at = this.clock.now() + ms;
+    const pending = this.delayed.get(key);
+    if (pending) {
+      if (pending.at <= at) return;
+      this.clock.clearTimeout(pending.handle);
+    }
+    const handle = this.clock.setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.delayed.set(key, { at, handle });
   }
 
   /** Requeues after the key's next back-off delay. */
@@ -98,7 +101,7 @@ export class WorkQueue {
 
   shutdown(): void {
     this.shuttingDown = true;
-    for (const h of this.delayed.values()) this.clock.clearTimeout(h);
+    for (const d of this.delayed.values()) this.clock.clearTimeout(d.handle);
     this.delayed.clear();
     this.wake(true);
   }

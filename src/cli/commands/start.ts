@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CliError, freePort, portInUse, readConfig, resolveProfile, runningPid, writeConfig, type CliIO, type ProfileOpts } from '../io';
 import { kubeconfigPath, mergeContext } from '../kubeconfig';
-import { runDaemon } from '../daemon-main';
+import { runDaemon, type DaemonOptions } from '../daemon-main';
 import { HttpClient } from '../../client/http-client';
 import type { ProfilePaths } from '../../manager/paths';
+import { parseCpus, parseMemory } from '../../kubelet/node-status';
 
 export interface StartOpts extends ProfileOpts {
   port?: string;
@@ -13,6 +14,11 @@ export interface StartOpts extends ProfileOpts {
   wait?: string;
   v?: string;
   fsync?: boolean;
+  /** nodes of a new cluster (default 1) */
+  nodes?: string;
+  cpus?: string;
+  memory?: string;
+  runtime?: string;
 }
 
 function step(io: CliIO, msg: string): void {
@@ -54,6 +60,16 @@ export async function startCommand(o: StartOpts, io: CliIO): Promise<number> {
   const cfg = readConfig(paths);
   const wantPort = o.port !== undefined ? Number(o.port) : undefined;
   if (wantPort !== undefined && (!Number.isInteger(wantPort) || wantPort < 0 || wantPort > 65535)) throw new CliError(`invalid --port ${o.port}: must be 0-65535`);
+  const nodes = o.nodes === undefined ? 1 : Number(o.nodes);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 253) throw new CliError(`invalid --nodes ${o.nodes}: must be an integer from 1 to 253`);
+  try {
+    if (o.cpus !== undefined) parseCpus(o.cpus);
+    if (o.memory !== undefined) parseMemory(o.memory);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (o.runtime !== undefined && o.runtime !== 'docker' && o.runtime !== 'fake') throw new CliError(`invalid --runtime ${o.runtime}: use docker or fake`);
+  const nodeArgs = { nodes, cpus: o.cpus, memory: o.memory, runtime: (o.runtime ?? 'docker') as 'docker' | 'fake' };
   const pid = runningPid(paths);
   if (pid && cfg.port && (await probeReady(paths, cfg.port))) {
     const file = writeKubeconfigEntry(io, profile, paths, cfg.port);
@@ -78,6 +94,7 @@ export async function startCommand(o: StartOpts, io: CliIO): Promise<number> {
       port,
       verbosity,
       fsync: o.fsync,
+      ...nodeArgs,
       out: io.stderr,
       onReady: () => {
         step(io, `API server ready at https://127.0.0.1:${port} (${Date.now() - t0} ms)`);
@@ -91,7 +108,8 @@ export async function startCommand(o: StartOpts, io: CliIO): Promise<number> {
   fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const logFd = fs.openSync(paths.log, 'a', 0o600);
   const entry = path.join(__dirname, '..', 'daemon-main.js');
-  const child = spawn(process.execPath, [entry, profile, paths.dir, String(port), String(verbosity), o.fsync ? 'fsync' : ''], {
+  const daemonArgs: DaemonOptions = { profile, dataDir: paths.dir, port, verbosity, fsync: !!o.fsync, ...nodeArgs };
+  const child = spawn(process.execPath, [entry, JSON.stringify(daemonArgs)], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
     env: io.env,

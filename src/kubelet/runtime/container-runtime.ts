@@ -273,6 +273,16 @@ export interface ContainerRuntime {
 
   /** Create and start the pod's sandbox on the node network. */
   runPodSandbox(config: PodSandboxConfig): Promise<PodSandbox>;
+  /**
+   * The two halves of `runPodSandbox`, so that a caller can create the pod's containers while
+   * the sandbox starts (optional; a runtime without them is driven through `runPodSandbox`).
+   * `createPodSandbox` creates the sandbox without starting it and returns its id; app
+   * containers may be created in it at once (`createContainer`) but only started after
+   * `startPodSandbox` resolved. `startPodSandbox` starts it and answers its IP; when that fails
+   * it removes the sandbox together with every container created in it, then rejects.
+   */
+  createPodSandbox?(config: PodSandboxConfig): Promise<string>;
+  startPodSandbox?(id: string): Promise<PodSandbox>;
   /** Stop the sandbox and force-stop any app container still running in it. */
   stopPodSandbox(id: string): Promise<void>;
   /** Remove the sandbox and every container that joined it. */

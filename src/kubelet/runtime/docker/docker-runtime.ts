@@ -402,6 +402,13 @@ export class DockerRuntime implements ContainerRuntime {
   readonly pauseImage: string;
   private readonly sandboxStopTimeout: number;
   private readonly pulls = new Map<string, Promise<PullResult>>();
+  private pauseImageReady = false;
+  /**
+   * Pod identity of the sandboxes this instance created (full id → labels), so creating a
+   * container in one needs no inspect. Sandboxes it did not create (adopted after a restart)
+   * are inspected. Entries go when the sandbox is removed through this runtime.
+   */
+  private readonly sandboxes = new Map<string, { podUid: string; podName: string; namespace: string }>();
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? createDockerClient();
@@ -450,9 +457,16 @@ export class DockerRuntime implements ContainerRuntime {
     return { imageRef: id, pulled: true };
   }
 
+  /**
+   * The pause image is checked (or built / pulled) once per runtime; later sandboxes skip the
+   * check. Should the image be removed behind our back, sandbox creation fails with "No such
+   * image", the mark is dropped and the next call checks again.
+   */
   private async ensureSandboxImage(): Promise<void> {
+    if (this.pauseImageReady) return;
     if (this.pauseImage === DEFAULT_PAUSE_IMAGE) await ensurePauseImage(this.docker, this.pauseImage);
     else await this.pullImage(this.pauseImage, 'IfNotPresent');
+    this.pauseImageReady = true;
   }
 
   private baseLabels(podUid: string, podName: string, namespace: string): Record<string, string> {
@@ -466,6 +480,10 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async runPodSandbox(config: PodSandboxConfig): Promise<PodSandbox> {
+    return this.startPodSandbox(await this.createPodSandbox(config));
+  }
+
+  async createPodSandbox(config: PodSandboxConfig): Promise<string> {
     await this.ensureSandboxImage();
     const attempt = config.attempt ?? 0;
     const name = runtimeContainerName(
@@ -492,45 +510,57 @@ export class DockerRuntime implements ContainerRuntime {
       [LABELS.restartCount]: String(attempt),
       [LABELS.sandbox]: 'true',
     };
+    const spec: Docker.ContainerCreateOptions = {
+      name,
+      Image: this.pauseImage,
+      Hostname: hostname,
+      Labels: labels,
+      ExposedPorts: exposed,
+      HostConfig: {
+        NetworkMode: this.network,
+        IpcMode: 'shareable',
+        PortBindings: bindings,
+        Dns: config.dns?.servers ?? [],
+        DnsSearch: config.dns?.searches ?? [],
+        DnsOptions: config.dns?.options ?? [],
+        RestartPolicy: { Name: 'no' },
+      },
+      NetworkingConfig: { EndpointsConfig: { [this.network]: {} } },
+    };
     let id: string;
     try {
-      const c = await this.docker.createContainer({
-        name,
-        Image: this.pauseImage,
-        Hostname: hostname,
-        Labels: labels,
-        ExposedPorts: exposed,
-        HostConfig: {
-          NetworkMode: this.network,
-          IpcMode: 'shareable',
-          PortBindings: bindings,
-          Dns: config.dns?.servers ?? [],
-          DnsSearch: config.dns?.searches ?? [],
-          DnsOptions: config.dns?.options ?? [],
-          RestartPolicy: { Name: 'no' },
-        },
-        NetworkingConfig: { EndpointsConfig: { [this.network]: {} } },
-      });
-      id = c.id;
+      id = (await this.docker.createContainer(spec)).id;
     } catch (err) {
-      throw wrap(`creating sandbox for pod ${config.namespace}/${config.podName}`, err);
+      if (statusOf(err) !== 404 || !/no such image/i.test(dockerMessage(err))) throw wrap(`creating sandbox for pod ${config.namespace}/${config.podName}`, err);
+      // The pause image went away since it was checked: make it again, once.
+      this.pauseImageReady = false;
+      await this.ensureSandboxImage();
+      try {
+        id = (await this.docker.createContainer(spec)).id;
+      } catch (err2) {
+        throw wrap(`creating sandbox for pod ${config.namespace}/${config.podName}`, err2);
+      }
     }
+    this.sandboxes.set(id, { podUid: config.podUid, podName: config.podName, namespace: config.namespace });
+    return id;
+  }
+
+  async startPodSandbox(id: string): Promise<PodSandbox> {
+    const known = this.sandboxes.get(id);
+    const what = known ? `pod ${known.namespace}/${known.podName}` : id;
     try {
       await this.docker.getContainer(id).start();
       const info = await this.docker.getContainer(id).inspect();
       const ip = info.NetworkSettings.Networks?.[this.network]?.IPAddress ?? '';
       return { id, ip };
     } catch (err) {
-      await this.removeQuietly(id);
-      throw wrap(`starting sandbox for pod ${config.namespace}/${config.podName}`, err);
-    }
-  }
-
-  private async removeQuietly(id: string): Promise<void> {
-    try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
-    } catch {
-      // Best effort cleanup of a half-created sandbox; the original error is what matters.
+      // Containers created in the sandbox meanwhile go with it (their namespaces are its).
+      try {
+        await this.removePodSandbox(id);
+      } catch {
+        // Best effort cleanup of a half-created sandbox; the original error is what matters.
+      }
+      throw wrap(`starting sandbox for ${what}`, err);
     }
   }
 
@@ -563,16 +593,19 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async createContainer(sandboxId: string, config: ContainerConfig): Promise<string> {
-    let sandbox: Docker.ContainerInspectInfo;
-    try {
-      sandbox = await this.docker.getContainer(sandboxId).inspect();
-    } catch (err) {
-      throw wrap(`inspecting sandbox ${sandboxId}`, err, sandboxId);
+    let sandbox: { Id: string; podUid: string; podName: string; namespace: string };
+    const known = this.sandboxes.get(sandboxId);
+    if (known) sandbox = { Id: sandboxId, ...known };
+    else {
+      try {
+        const info = await this.docker.getContainer(sandboxId).inspect();
+        const sl = info.Config.Labels ?? {};
+        sandbox = { Id: info.Id, podUid: sl[LABELS.podUid] ?? '', podName: sl[LABELS.podName] ?? '', namespace: sl[LABELS.podNamespace] ?? '' };
+      } catch (err) {
+        throw wrap(`inspecting sandbox ${sandboxId}`, err, sandboxId);
+      }
     }
-    const sl = sandbox.Config.Labels ?? {};
-    const podUid = sl[LABELS.podUid] ?? '';
-    const podName = sl[LABELS.podName] ?? '';
-    const namespace = sl[LABELS.podNamespace] ?? '';
+    const { podUid, podName, namespace } = sandbox;
     const restartCount = config.restartCount ?? 0;
     const name = runtimeContainerName(this.profile, this.node, namespace, podName, podUid, config.name, restartCount);
     const labels = {
@@ -634,7 +667,9 @@ export class DockerRuntime implements ContainerRuntime {
       });
       return c.id;
     } catch (err) {
-      throw wrap(`creating container ${config.name} of pod ${namespace}/${podName}`, err);
+      // A sandbox removed behind our back: IpcMode container:<id> names a container that is gone.
+      if (known && isNoSuchContainer(err)) this.sandboxes.delete(sandboxId);
+      throw wrap(`creating container ${config.name} of pod ${namespace}/${podName}`, err, known && isNoSuchContainer(err) ? sandboxId : undefined);
     }
   }
 
@@ -658,6 +693,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeContainer(id: string): Promise<void> {
+    this.sandboxes.delete(id);
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (err) {

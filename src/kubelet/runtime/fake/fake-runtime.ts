@@ -393,10 +393,34 @@ export class FakeRuntime implements ContainerRuntime {
 
   async runPodSandbox(config: PodSandboxConfig): Promise<PodSandbox> {
     this.record('runPodSandbox', [config]);
+    const c = this.newSandbox(config);
+    this.startSandbox(c);
+    return { id: c.id, ip: c.ip! };
+  }
+
+  async createPodSandbox(config: PodSandboxConfig): Promise<string> {
+    this.record('createPodSandbox', [config]);
+    return this.newSandbox(config).id;
+  }
+
+  async startPodSandbox(id: string): Promise<PodSandbox> {
+    const sb = this.mustGet(id);
+    try {
+      this.record('startPodSandbox', [id]);
+      if (!sb.sandbox) throw new RuntimeError(`starting sandbox ${id}: not a sandbox`, 'not a sandbox');
+      if (sb.state !== 'running') this.startSandbox(sb);
+    } catch (e) {
+      for (const c of this.members(id)) this.destroy(c);
+      this.destroy(sb);
+      throw e;
+    }
+    return { id: sb.id, ip: sb.ip! };
+  }
+
+  private newSandbox(config: PodSandboxConfig): FakeContainer {
     const attempt = config.attempt ?? 0;
     const name = runtimeContainerName(this.profile, this.node, config.namespace, config.podName, config.podUid, SANDBOX_CONTAINER_NAME, attempt);
     this.checkName(name);
-    const ip = this.allocateIp();
     const c = this.newContainer({
       runtimeName: name,
       sandbox: true,
@@ -410,10 +434,19 @@ export class FakeRuntime implements ContainerRuntime {
       script: {},
     });
     c.sandboxConfig = config;
-    c.ip = ip;
+    return c;
+  }
+
+  /** The sandbox gets its IP when it starts (as with Docker); no free address → it stays created. */
+  private startSandbox(c: FakeContainer): void {
+    try {
+      c.ip = this.allocateIp();
+    } catch (e) {
+      this.destroy(c);
+      throw e;
+    }
     c.state = 'running';
     c.startedAt = this.clock.now();
-    return { id: c.id, ip };
   }
 
   async stopPodSandbox(id: string): Promise<void> {
