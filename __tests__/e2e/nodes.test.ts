@@ -4,7 +4,9 @@
  * adopts running containers and removes orphans, and `minictl delete` leaving nothing behind.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { newEnv, minictl, kubectl, kubectlOk, eventually, type E2EEnv } from '../helpers/e2e';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { newEnv, minictl, kubectl, kubectlOk, eventually, profileDir, type E2EEnv } from '../helpers/e2e';
 
 jest.setTimeout(900_000);
 
@@ -201,7 +203,15 @@ test('a restarted daemon adopts running containers and removes orphans', async (
   expect(appContainer('keeper')).toEqual([before]);
 });
 
-test('minictl delete leaves no container, network or iptables rule of the profile', () => {
+test('minictl delete, with the daemon already killed, leaves no container, network or iptables rule of the profile', async () => {
+  kubectlOk(e, ['apply', '-f', '-'], { input: podManifest('leftover', `${e.profile}-m02`) });
+  await eventually(() => expect(appContainer('leftover')).toHaveLength(1), 120_000, 500);
+  // Chains the profile's rules jump to (the service proxy's, if any) must go too.
+  const chains = new Set(iptablesRules().map((l) => /-j (\S+)/.exec(l)?.[1]).filter((c): c is string => !!c && /^[A-Z][A-Z0-9-]*$/.test(c) && !['ACCEPT', 'DROP', 'RETURN', 'REJECT', 'DNAT', 'SNAT', 'MASQUERADE', 'MARK'].includes(c) && !c.startsWith('DOCKER')));
+  const pid = Number(fs.readFileSync(path.join(profileDir(e), 'daemon.pid'), 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  await eventually(() => expect(() => process.kill(pid, 0)).toThrow(), 10_000, 100);
+  expect(appContainer('leftover')).toHaveLength(1);
   const out = ok(['delete']);
   expect(out).toContain(`deleted cluster "${e.profile}"`);
   expect(out).toMatch(/removed .*container/);
@@ -209,6 +219,8 @@ test('minictl delete leaves no container, network or iptables rule of the profil
   expect(profileContainers()).toEqual([]);
   expect(profileNetworks()).toEqual([]);
   expect(iptablesRules()).toEqual([]);
+  const save = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout;
+  for (const c of chains) expect(save).not.toMatch(new RegExp(`^:${c} `, 'm'));
   // Again, with nothing left: still clean, nothing to report.
   expect(ok(['delete'])).toContain('nothing to delete');
 });

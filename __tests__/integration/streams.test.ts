@@ -357,12 +357,6 @@ describe('exec refusals are plain HTTP errors with a Status (before any upgrade)
     expect(r.body.message).toBe('container not found ("app")');
   });
 
-  test('portforward: 400', async () => {
-    const r = await wsRefused('/api/v1/namespaces/default/pods/web/portforward?ports=80', ['v4.channel.k8s.io']);
-    expect(r.status).toBe(400);
-    expect(r.body.message).toBe('pods/portforward is not supported by this cluster');
-  });
-
   test('a wrong token: 401', async () => {
     const ws = new WebSocket(server.replace('https', 'wss') + execPath('web', ['ls']), ['v5.channel.k8s.io'], { ca, headers: { Authorization: 'Bearer wrong' } });
     const code = await new Promise<number>((resolve) => ws.on('unexpected-response', (_q, res: IncomingMessage) => resolve(res.statusCode ?? 0)));
