@@ -14,6 +14,7 @@ import { InformerFactory } from '../client/informer';
 import { realClock } from '../controller/workqueue';
 import { PodStreams, kubeletResolver } from '../apiserver/streams';
 import { NodeManager, type NodeManagerOptions } from '../kubelet/node-manager';
+import { installMetricsServer } from '../apiserver/metrics';
 import { resourceFor } from '../api/scheme';
 import { ServiceAllocator } from '../network/ipam/service-allocator';
 import { bootstrapClusterServices } from '../network/proxy/cluster-services';
@@ -144,6 +145,8 @@ export class Cluster {
       // pods/log, exec and attach reach the container through the kubelet of the pod's node.
       this.apiserver.streams = new PodStreams({ resolver: kubeletResolver(this.registry, (node) => nodeManager.kubeletFor(node)), log: this.log.child('streams') });
     }
+    // metrics.k8s.io (kubectl top, the HPA): container stats from the kubelets' runtimes
+    installMetricsServer(ctx, this.apiserver, this.nodeManager);
     for (const r of this.opts.extraRunnables?.(this) ?? []) this.runnables.add(r);
     await this.runnables.start(this.log);
     this.compactTimer = setInterval(() => {
