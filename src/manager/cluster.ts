@@ -15,10 +15,12 @@ import { realClock } from '../controller/workqueue';
 import { PodStreams, kubeletResolver } from '../apiserver/streams';
 import { NodeManager, type NodeManagerOptions } from '../kubelet/node-manager';
 import { installMetricsServer } from '../apiserver/metrics';
+import { registryPodTarget } from '../apiserver/streams/portforward-target';
 import { resourceFor } from '../api/scheme';
 import { ServiceAllocator } from '../network/ipam/service-allocator';
 import { bootstrapClusterServices } from '../network/proxy/cluster-services';
 import { ServiceNetwork, type ServiceNetworkOptions } from '../network/proxy/service-network';
+import { storageAdmission } from '../controllers/volume/admission';
 
 /**
  * One cluster in one process: store → apiserver → controllers, started in that order behind ready
@@ -104,6 +106,7 @@ export class Cluster {
     this.registry = new Registry(this.store);
     const servicesRI = resourceFor('', 'services')!;
     this.registry.addAdmissionPlugin(new ServiceAllocator({ listServices: () => this.registry.list(servicesRI, undefined).items }));
+    this.registry.addAdmissionPlugin(storageAdmission(this.registry));
     bootstrapCluster(this.registry);
     bootstrapClusterServices(this.registry);
     this.log.info('store ready', { revision: this.store.revision(), ms: Date.now() - t0 });
@@ -111,7 +114,7 @@ export class Cluster {
     this.port = await this.apiserver.listen();
     this.log.info('apiserver listening', { address: `https://127.0.0.1:${this.port}` });
     this.informers = new InformerFactory(this.registry);
-    const ctx = { registry: this.registry, informers: this.informers, log: this.log, clock: realClock, recorder: recorderFactory(this.registry), settings: this.opts.controllerSettings ?? {} };
+    const ctx = { registry: this.registry, informers: this.informers, log: this.log, clock: realClock, recorder: recorderFactory(this.registry), settings: this.opts.controllerSettings ?? {}, dataDir: this.paths.dir };
     for (const r of builtinControllers(ctx)) this.runnables.add(r);
     // Before the kubelets: their ClusterFirst DNS depends on whether cluster DNS is reachable.
     const net = this.opts.network;
@@ -143,7 +146,7 @@ export class Cluster {
       this.runnables.add(this.nodeManager);
       const nodeManager = this.nodeManager;
       // pods/log, exec and attach reach the container through the kubelet of the pod's node.
-      this.apiserver.streams = new PodStreams({ resolver: kubeletResolver(this.registry, (node) => nodeManager.kubeletFor(node)), log: this.log.child('streams') });
+      this.apiserver.streams = new PodStreams({ resolver: kubeletResolver(this.registry, (node) => nodeManager.kubeletFor(node)), portForward: { pods: registryPodTarget(this.registry) }, log: this.log.child('streams') });
     }
     // metrics.k8s.io (kubectl top, the HPA): container stats from the kubelets' runtimes
     installMetricsServer(ctx, this.apiserver, this.nodeManager);

@@ -1,5 +1,6 @@
 /**
- * PodStreams: the API server's StreamHandler for `pods/log`, `pods/exec` and `pods/attach`.
+ * PodStreams: the API server's StreamHandler for `pods/log`, `pods/exec`, `pods/attach` and
+ * `pods/portforward`.
  *
  * - log: query → PodLogOptions; the resolver picks the container (previous instance with
  *   `previous`); the runtime's log stream is piped out (logs.ts).

@@ -50,6 +50,12 @@ export interface ForwardClient {
 
 /** Client bytes buffered while the pod connection is being dialled, before input is paused. */
 const MAX_PENDING_BYTES = 256 * 1024;
+/**
+ * Unsent bytes on the pod socket above which the transport's input pauses (until 'drain').
+ * Well above the socket's own 16 KiB mark, so that an upload does not stop and start the whole
+ * client connection at every frame.
+ */
+const POD_HIGH_WATER_MARK = 1 << 20;
 
 /** Go's wording for the usual connect failures (`dial tcp4 IP:PORT: connect: …`). */
 export function dialErrorMessage(ip: string, port: number, err: NodeJS.ErrnoException): string {
@@ -71,13 +77,14 @@ export function forwardErrorMessage(port: number, target: PodForwardTarget, caus
 }
 
 /**
- * The default dialer: a TCP connection to `ip:port`, given up after `timeoutMs` (then
- * `i/o timeout`). The socket allows half-open connections.
+ * The default dialer: a TCP connection to `ip:port` (through `connect`, net.connect unless a
+ * test injects one), given up after `timeoutMs` (then `i/o timeout`). The socket allows
+ * half-open connections.
  */
-export function tcpDialer(clock: StreamClock, timeoutMs = 10_000): PortDialer {
+export function tcpDialer(clock: StreamClock, timeoutMs = 10_000, connect: (o: net.NetConnectOpts) => net.Socket = net.connect): PortDialer {
   return (ip, port) =>
     new Promise<net.Socket>((resolve, reject) => {
-      const sock = net.connect({ host: ip, port, allowHalfOpen: true });
+      const sock = connect({ host: ip, port, allowHalfOpen: true });
       const timer = clock.setTimeout(() => {
         sock.destroy();
         reject(new Error(dialErrorMessage(ip, port, Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }))));
@@ -153,7 +160,7 @@ export class ForwardedConnection {
     for (const d of this.pending.splice(0)) sock.write(d);
     this.pendingBytes = 0;
     if (this.clientEnded) sock.end();
-    else this.setInputPaused(sock.writableNeedDrain);
+    else this.setInputPaused(sock.writableLength > POD_HIGH_WATER_MARK);
     return this.done;
   }
 
@@ -168,7 +175,9 @@ export class ForwardedConnection {
       return;
     }
     if (!sock.writable) return;
-    if (!sock.write(d)) this.setInputPaused(true);
+    // A write beyond the mark returned false, so 'drain' will follow.
+    sock.write(d);
+    if (sock.writableLength > POD_HIGH_WATER_MARK) this.setInputPaused(true);
   }
 
   /** The client half-closed its data stream. */

@@ -19,7 +19,7 @@
  * stream are half-closed. The SPDY connection ends when the client closes it; then every pod
  * connection of the session is dropped.
  *
- * Backpressure: pod → client waits for the session's `drain`; client → pod pauses reading
+ * Backpressure: pod → client pauses above 1 MiB unsent and waits for the session's `drain`; client → pod pauses reading
  * the whole SPDY connection while any pod socket is congested (SPDY/3.1 windows are not used,
  * as with spdystream).
  */
@@ -115,6 +115,13 @@ export class StreamPairer<S> {
   }
 }
 
+/**
+ * Bytes the connection may hold unsent before pod sockets pause (until the session drains).
+ * Well above the socket's own 16 KiB mark, so that a fast download does not stop and start
+ * the pod socket at every frame.
+ */
+const SEND_HIGH_WATER_MARK = 1 << 20;
+
 /** Numbers sessions in timeout messages (the kubelet prints its connection there). */
 let sessionSeq = 0;
 
@@ -181,7 +188,6 @@ export class SpdyPortForwardSession {
       s.reset(RST.CANCEL);
       return;
     }
-    s.accept();
     const r = this.pairer.add(h.requestId, h.type, s);
     if ('error' in r) {
       const msg = `error processing stream for request ${h.requestId}: ${r.error}`;
@@ -190,13 +196,17 @@ export class SpdyPortForwardSession {
       s.reset(RST.CANCEL);
       return;
     }
+    s.accept();
     if (r.complete) this.forward(r.pair.error!, r.pair.data!, h.port);
   }
 
   private forward(errorStream: SpdyStream, dataStream: SpdyStream, port: number): void {
     let paused = false;
     const client: ForwardClient = {
-      send: (d) => dataStream.write(d),
+      send: (d) => {
+        dataStream.write(d);
+        return this.input.writableLength <= SEND_HIGH_WATER_MARK;
+      },
       sendEnd: () => dataStream.end(),
       sendError: (m) => errorStream.write(Buffer.from(m)),
       close: () => {
@@ -220,7 +230,12 @@ export class SpdyPortForwardSession {
     // A FIN, a reset or the end of the SPDY connection: the client sends nothing more.
     dataStream.on('end', () => (this.session.isClosed ? conn.abort() : conn.clientEnd()));
     if (dataStream.ended) conn.clientEnd();
-    void conn.start().then(() => this.connections.delete(conn));
+    void conn.start().then(() => {
+      this.connections.delete(conn);
+      // The session keeps its stream objects until it closes; let the connection itself go.
+      dataStream.removeAllListeners('data');
+      dataStream.removeAllListeners('end');
+    });
   }
 
   private onClose(): void {

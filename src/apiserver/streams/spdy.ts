@@ -329,6 +329,7 @@ export class SpdyStream extends EventEmitter {
     if (this.localClosed) return;
     this.localClosed = true;
     this.session.send(encodeDataFrame(this.id, Buffer.alloc(0), FLAG_FIN));
+    this.finishIfDone();
   }
 
   /** Abort the stream in both directions. */
@@ -349,6 +350,12 @@ export class SpdyStream extends EventEmitter {
     if (this.remoteEnded) return;
     this.remoteEnded = true;
     this.emit('end');
+    this.finishIfDone();
+  }
+
+  /** A stream closed in both directions is dropped from the session (no per-stream leak). */
+  private finishIfDone(): void {
+    if (this.localClosed && this.remoteEnded) this.session.forgetStream(this.id);
   }
 }
 
@@ -372,6 +379,11 @@ export class SpdyServerSession extends EventEmitter {
   private readonly deflater = new HeaderCompressor();
   private readonly streams = new Map<number, SpdyStream>();
   private lastClientStreamId = 0;
+
+  /** @internal called by a stream closed in both directions */
+  forgetStream(id: number): void {
+    this.streams.delete(id);
+  }
   private goneAway = false;
   private closed = false;
   private readonly clock: StreamClock;
