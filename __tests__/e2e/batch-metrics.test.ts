@@ -110,14 +110,18 @@ test('kubectl top pod/node from Docker stats; the HPA scales a CPU burner up, th
   }, 60_000, 1_000);
 
   await k(['autoscale', 'deployment', 'burn', '--cpu-percent=50', '--min=1', '--max=3']);
+  const t0 = Date.now();
   await eventually(async () => expect((await k(['get', 'deployment', 'burn', '-o', 'jsonpath={.spec.replicas}'])).trim()).toBe('3'), 120_000, 1_000);
+  const upMs = Date.now() - t0;
   const events = await k(['get', 'events', '--field-selector', 'involvedObject.kind=HorizontalPodAutoscaler', '-o', 'jsonpath={.items[*].message}']);
   expect(events).toMatch(/New size: 3; reason: cpu resource utilization \(percentage of request\) above target/);
   const hpa = (await k(['get', 'hpa', 'burn', '--no-headers'])).trim();
   expect(hpa).toMatch(/^burn\s+Deployment\/burn\s+cpu: \d+%\/50%\s+1\s+3\s+\d\s/);
 
   fs.rmSync(path.join(ctl, 'burn'));
+  const t1 = Date.now();
   await eventually(async () => expect((await k(['get', 'deployment', 'burn', '-o', 'jsonpath={.spec.replicas}'])).trim()).toBe('1'), 180_000, 1_000);
+  process.stderr.write(`timing: HPA scaled 1 → 3 ${(upMs / 1000).toFixed(1)} s after autoscale; back to 1 ${((Date.now() - t1) / 1000).toFixed(1)} s after the load stopped (15 s stabilization)\n`);
   const after = await k(['get', 'events', '--field-selector', 'involvedObject.kind=HorizontalPodAutoscaler', '-o', 'jsonpath={.items[*].message}']);
   expect(after).toContain('New size: 1; reason: All metrics below target');
 });

@@ -60,7 +60,9 @@ test('a Job that fails twice, then succeeds', async () => {
   const started = Date.now();
   const w = kubectl(e, ['wait', '--for=condition=complete', 'job/flaky', '--timeout=240s'], { timeoutMs: 260_000 });
   expect(w.stdout.trim()).toBe('job.batch/flaky condition met');
-  expect(Date.now() - started).toBeGreaterThanOrEqual(28_000); // back-off 10 s + 20 s
+  const jobMs = Date.now() - started;
+  expect(jobMs).toBeGreaterThanOrEqual(28_000); // back-off 10 s + 20 s
+  process.stderr.write(`timing: Job failing twice then succeeding completed in ${(jobMs / 1000).toFixed(1)} s\n`);
   expect(kubectlOk(e, ['get', 'job', 'flaky', '-o', 'jsonpath={.status.succeeded} {.status.failed}'])).toBe('1 2');
   const phases = kubectlOk(e, ['get', 'pods', '-l', 'job-name=flaky', '-o', 'jsonpath={.items[*].status.phase}']).split(' ').sort();
   expect(phases).toEqual(['Failed', 'Failed', 'Succeeded']);
@@ -124,7 +126,9 @@ test('kubectl drain honours a PodDisruptionBudget', async () => {
   expect(d.status).toBe(0);
   expect(d.stdout).toContain(`node/${first} drained`);
   expect(d.stderr + d.stdout).toContain("Cannot evict pod as it would violate the pod's disruption budget.");
-  expect(Date.now() - t0).toBeGreaterThan(5_000); // at least one 5 s retry
+  const drainMs = Date.now() - t0;
+  expect(drainMs).toBeGreaterThan(5_000); // at least one 5 s retry
+  process.stderr.write(`timing: drain of 3 pods under minAvailable 2 took ${(drainMs / 1000).toFixed(1)} s\n`);
   expect(kubectlOk(e, ['get', 'pods', '-l', 'app=db', '--field-selector', `spec.nodeName=${first}`, '-o', 'name']).trim()).toBe('');
   kubectlOk(e, ['rollout', 'status', 'deployment/db', '--timeout=120s'], { timeoutMs: 130_000 });
   expect(kubectlOk(e, ['get', 'node', first, '-o', 'jsonpath={.spec.taints[*].key}'])).toContain('node.kubernetes.io/unschedulable');
@@ -172,6 +176,7 @@ test('stopping a node: NotReady after the grace period, pods evicted and replace
   );
   const movedAfter = Date.now() - stopped;
   expect(movedAfter).toBeGreaterThanOrEqual(notReadyAfter + 25_000);
+  process.stderr.write(`timing: node stopped → NotReady after ${(notReadyAfter / 1000).toFixed(1)} s, pods Running elsewhere after ${(movedAfter / 1000).toFixed(1)} s\n`);
   const reasons = kubectlOk(e, ['get', 'events', '-A', '-o', 'jsonpath={.items[*].reason}']);
   expect(reasons).toContain('NodeNotReady');
   expect(reasons).toContain('TaintManagerEviction');

@@ -16,6 +16,7 @@ import { EndpointsView } from '../../src/network/proxy/endpoints-view';
 import { IptablesProxier, removeServiceProxyRules } from '../../src/network/proxy/iptables-proxier';
 import { baseChains, chainPrefix } from '../../src/network/proxy/iptables-rules';
 import type { IptablesRunner } from '../../src/network/node-network';
+import { networkStatusLines } from '../../src/cli/commands/service';
 
 jest.setTimeout(60_000);
 
@@ -293,5 +294,25 @@ describe('NodePort and LoadBalancer on 127.0.0.1', () => {
         }),
     );
     expect(reply).toBe('echo:ping');
+  });
+});
+
+describe('the Services data plane without root', () => {
+  test('degrades instead of failing: DNS on 127.0.0.1 only, pods keep their own resolvers, status says why', async () => {
+    const denied = new FakeIptables();
+    denied.denied = true;
+    const t = await startTestCluster({ network: { iptables: denied.run, iptablesRestore: denied.restore, hostPorts: false, ingress: false, dns: { upstreams: [] } } });
+    try {
+      const net = t.cluster.network!;
+      const st = net.status();
+      expect(st.proxy).toMatchObject({ mode: 'iptables', status: 'degraded', reason: expect.stringMatching(/not permitted.*root/) });
+      expect(st.dns.reachableFromPods).toBe(false);
+      expect(st.dns.listen).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(net.podDns()).toBeUndefined();
+      const lines = networkStatusLines(t.dir).lines.map(([k, v]) => `${k}: ${v}`);
+      expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^services: DEGRADED, ClusterIPs are not reachable from pods: iptables not permitted/), expect.stringMatching(/^dns: DEGRADED, pods use the host's resolvers/)]));
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -1,8 +1,7 @@
 import type { KObject } from '../../api/types';
-import { parseApiVersion, resourceForKind, type ResourceInfo } from '../../api/scheme';
+import { parseApiVersion, resourceFor, resourceForKind, type ResourceInfo } from '../../api/scheme';
 import { formatQuantity, tryParseQuantity } from '../../api/quantity';
 import { fromLabelSelector, matchesLabels } from '../../api/selectors';
-import { resourceFor } from '../../api/scheme';
 import { Controller } from '../../controller/controller';
 import { NotFoundError } from '../../util/errors';
 import { deepEqual } from '../../util/equal';
@@ -52,6 +51,13 @@ interface Cond {
   reason: string;
   message: string;
   lastTransitionTime?: string;
+}
+
+/** One entry of spec.metrics (autoscaling/v2), as far as this controller reads it. */
+interface MetricSpec {
+  type?: string;
+  resource?: { name: string; target?: { type?: string; averageUtilization?: number; averageValue?: string | number } };
+  [k: string]: unknown;
 }
 
 interface MetricResult {
@@ -206,7 +212,7 @@ export function hpaController(ctx: ControllerContext, opts: HpaControllerOptions
     now: number,
     setCond: (type: string, status: 'True' | 'False', reason: string, message: string) => void,
   ): { replicas: number; metricName: string; statuses: Record<string, unknown>[]; error?: string } => {
-    const specs: Record<string, any>[] = hpa.spec?.metrics?.length ? hpa.spec.metrics : [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }];
+    const specs: MetricSpec[] = hpa.spec?.metrics?.length ? hpa.spec.metrics : [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }];
     const statuses: Record<string, unknown>[] = [];
     let replicas = 0;
     let metricName = '';
@@ -242,7 +248,7 @@ export function hpaController(ctx: ControllerContext, opts: HpaControllerOptions
     return { replicas, metricName, statuses: valid };
   };
 
-  const computeResourceMetric = (hpa: KObject, target: KObject, m: Record<string, any>, current: number, now: number): MetricResult => {
+  const computeResourceMetric = (hpa: KObject, target: KObject, m: MetricSpec, current: number, now: number): MetricResult => {
     if (m.type !== 'Resource' || !m.resource) throw new Error(`unable to get metric ${m.type ?? 'unknown'}: only Resource metrics are supported by this cluster`);
     const resource: string = m.resource.name;
     const t = m.resource.target ?? {};
@@ -263,6 +269,7 @@ export function hpaController(ctx: ControllerContext, opts: HpaControllerOptions
     const calc = { now, tolerance };
     try {
       if (t.type === 'Utilization') {
+        if (typeof t.averageUtilization !== 'number' || t.averageUtilization <= 0) throw new ReplicaCalcError('invalid resource metric source: averageUtilization must be set');
         const r = resourceReplicas(current, t.averageUtilization, resource, podList, samples, calc);
         return {
           replicas: r.replicas,

@@ -308,8 +308,8 @@ export class IptablesProxier {
 
   /**
    * Installs or repairs the jumps from the built-in chains; returns an error text or undefined.
-   * A jump is fine anywhere ahead of the rules that would skip it: in POSTROUTING the node
-   * network's RETURN, in DOCKER-USER/FORWARD a plain RETURN; a misplaced jump is re-inserted
+   * A jump is fine anywhere ahead of the rules that would skip it: in POSTROUTING the profile's
+   * node-network RETURN, in DOCKER-USER/FORWARD any RETURN or verdict; a misplaced jump is re-inserted
    * at the top before the old one is deleted, so there is no moment without it.
    */
   private async ensureJumps(): Promise<string | undefined> {
@@ -317,7 +317,8 @@ export class IptablesProxier {
     const returns = (l: string) => splitRule(l).slice(-2).join(' ') === '-j RETURN';
     const want: [string, string, string, (l: string) => boolean][] = [
       ['nat', 'PREROUTING', this.chains.pre, () => false],
-      ['nat', 'POSTROUTING', this.chains.post, returns],
+      // only our own node network's RETURN matters (another profile's matches other pod ranges)
+      ['nat', 'POSTROUTING', this.chains.post, (l) => returns(l) && splitRule(l).includes(`minictl:${this.opts.profile}`)],
       ['filter', this.forwardChain, this.chains.fwd, (l) => returns(l) || /-j (ACCEPT|DROP|REJECT)$/.test(l.trim())],
     ];
     for (const [table, chain, target, mustPrecede] of want) {

@@ -191,7 +191,9 @@ export class ServiceNetwork implements Runnable {
     if ((o.proxyMode ?? 'iptables') === 'iptables') {
       this.proxier = new IptablesProxier({ profile: o.profile, serviceCidr: this.serviceCidr, services: this.services, nodes: this.nodes, endpoints: this.endpoints, iptables: o.iptables, iptablesRestore: o.iptablesRestore, log: this.log, clock: o.clock });
       for (const i of [this.services, this.nodes, slices]) i.start();
-      this.proxyStatus = await this.proxier.start();
+      const dockerHost = process.env.DOCKER_HOST;
+      // Rules on this host do nothing for a remote engine's pods.
+      this.proxyStatus = dockerHost && !dockerHost.startsWith('unix://') ? { status: 'degraded', reason: `the Docker engine is remote (DOCKER_HOST=${dockerHost}); run the daemon on the engine's host` } : await this.proxier.start();
       if (this.proxyStatus.status === 'ok') {
         const sync = () => this.proxier!.requestSync();
         this.services.addHandlers({ onAdd: sync, onUpdate: sync, onDelete: sync });
@@ -258,6 +260,12 @@ export class ServiceNetwork implements Runnable {
       this.services.addHandlers({ onAdd: sync, onUpdate: sync, onDelete: sync });
       this.services.start();
       await this.hostProxy.sync();
+      // A port that was taken may be free now.
+      const retry = setInterval(() => {
+        if (this.hostProxy!.failures().length) sync();
+      }, 10_000);
+      retry.unref();
+      this.stops.push(() => clearInterval(retry));
       this.stops.push(() => this.hostProxy!.stop());
     }
 
