@@ -16,6 +16,8 @@ export interface ControllerContext {
   recorder(component: string): EventRecorder;
   /** tunables set by daemon flags; each controller documents its own keys */
   settings: ControllerSettings;
+  /** the profile data dir (dynamically provisioned volumes live under `<dataDir>/volumes`); absent in pure unit tests */
+  dataDir?: string;
 }
 
 export interface ControllerSettings {

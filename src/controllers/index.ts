@@ -15,6 +15,8 @@ import { nodeLifecycleController } from './node-lifecycle/node-lifecycle-control
 import { disruptionController } from './disruption/disruption-controller';
 import { hpaController } from './hpa/hpa-controller';
 import { metricsCollectorFor } from '../apiserver/metrics';
+import { persistentVolumeController } from './volume/binder';
+import { volumeProtectionController } from './volume/protection';
 
 /**
  * The built-in controllers, in start order. Each entry is a factory taking the shared context;
@@ -36,6 +38,8 @@ const FACTORIES: ((ctx: ControllerContext) => Runnable)[] = [
   (ctx) => disruptionController(ctx),
   (ctx) => metricsCollectorFor(ctx),
   (ctx) => hpaController(ctx, { metrics: metricsCollectorFor(ctx) }),
+  (ctx) => persistentVolumeController(ctx),
+  (ctx) => volumeProtectionController(ctx),
 ];
 
 export function builtinControllers(ctx: ControllerContext): Runnable[] {

@@ -1,3 +1,4 @@
+import type { KObject } from '../api/types';
 import type { Selector } from '../api/selectors';
 import type { NodeInfo } from './node-info';
 import type { PodInfo } from './pod-info';
@@ -83,7 +84,25 @@ export class CycleState {
  * Cluster changes that may make a pod schedulable again. A plugin lists the events that can undo
  * its rejection; the queue moves a pod out of the unschedulable set only on those.
  */
-export type ClusterEvent = 'NodeAdd' | 'NodeUpdate' | 'NodeDelete' | 'AssignedPodAdd' | 'AssignedPodUpdate' | 'AssignedPodDelete' | 'NamespaceUpdate';
+export type ClusterEvent =
+  | 'NodeAdd'
+  | 'NodeUpdate'
+  | 'NodeDelete'
+  | 'AssignedPodAdd'
+  | 'AssignedPodUpdate'
+  | 'AssignedPodDelete'
+  | 'NamespaceUpdate'
+  | 'PvcChange'
+  | 'PvChange'
+  | 'StorageClassChange';
+
+/** Claims, volumes and classes as the scheduler's informers see them (read by VolumeBinding). */
+export interface StorageListers {
+  claim(ns: string, name: string): KObject | undefined;
+  volume(name: string): KObject | undefined;
+  storageClass(name: string): KObject | undefined;
+  volumes(): readonly KObject[];
+}
 
 /** What plugins may read besides the pod and the node at hand. */
 export interface Handle {
@@ -98,6 +117,8 @@ export interface Handle {
   /** true when some pod on some node has a pod (anti-)affinity term */
   havePodsWithAffinity(): boolean;
   havePodsWithRequiredAntiAffinity(): boolean;
+  /** PersistentVolumeClaims/Volumes/StorageClasses; absent when the scheduler has no storage informers */
+  storage?: StorageListers;
 }
 
 export interface Plugin {

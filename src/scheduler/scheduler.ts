@@ -156,6 +156,9 @@ export class Scheduler implements Runnable {
   private readonly replicaSets: Informer;
   private readonly statefulSets: Informer;
   private readonly pdbs: Informer;
+  private readonly claims: Informer;
+  private readonly volumes: Informer;
+  private readonly storageClasses: Informer;
   private readonly sliceMs: number;
   /** PodInfos of pods being bound, to reuse their computed data when the informer confirms them */
   private readonly assumedInfo = new Map<string, PodInfo>();
@@ -176,6 +179,9 @@ export class Scheduler implements Runnable {
     this.replicaSets = inf.for(resourceFor('apps', 'replicasets')!);
     this.statefulSets = inf.for(resourceFor('apps', 'statefulsets')!);
     this.pdbs = inf.for(resourceFor('policy', 'poddisruptionbudgets')!);
+    this.claims = inf.for(resourceFor('', 'persistentvolumeclaims')!);
+    this.volumes = inf.for(resourceFor('', 'persistentvolumes')!);
+    this.storageClasses = inf.for(resourceFor('storage.k8s.io', 'storageclasses')!);
     const handle = this.handle();
     const plugins = (opts.plugins ?? defaultPlugins)(handle);
     this.framework = new Framework(handle, plugins, opts.weights ?? DEFAULT_WEIGHTS, { percentageOfNodesToScore: opts.percentageOfNodesToScore, random: opts.random });
@@ -201,6 +207,12 @@ export class Scheduler implements Runnable {
       imageNodeCount: (img) => cache.imageNodeCount(img),
       havePodsWithAffinity: () => cache.havePodsWithAffinity(),
       havePodsWithRequiredAntiAffinity: () => cache.havePodsWithRequiredAntiAffinity(),
+      storage: {
+        claim: (ns, name) => this.claims.get(ns, name),
+        volume: (name) => this.volumes.get(undefined, name),
+        storageClass: (name) => this.storageClasses.get(undefined, name),
+        volumes: () => this.volumes.list(),
+      },
     };
   }
 
@@ -252,7 +264,12 @@ export class Scheduler implements Runnable {
         if (!this.stopping && !deepEqual(o.metadata.labels, n.metadata.labels)) this.queue.moveAllToActiveOrBackoff('NamespaceUpdate');
       },
     });
-    for (const i of [this.nodes, this.namespaces, this.services, this.replicaSets, this.statefulSets, this.pdbs, this.pods]) i.start();
+    // VolumeBinding: a claim bound or provisioned, a volume added, a class created may help
+    const storageEvent = (e: ClusterEvent) => () => !this.stopping && this.event(e);
+    this.claims.addHandlers({ onAdd: storageEvent('PvcChange'), onUpdate: storageEvent('PvcChange') });
+    this.volumes.addHandlers({ onAdd: storageEvent('PvChange'), onUpdate: storageEvent('PvChange') });
+    this.storageClasses.addHandlers({ onAdd: storageEvent('StorageClassChange'), onUpdate: storageEvent('StorageClassChange') });
+    for (const i of [this.nodes, this.namespaces, this.services, this.replicaSets, this.statefulSets, this.pdbs, this.storageClasses, this.volumes, this.claims, this.pods]) i.start();
     signal.addEventListener('abort', () => {
       this.stopping = true;
       this.queue.close();

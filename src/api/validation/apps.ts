@@ -43,7 +43,7 @@ function notMoreThan100Percent(c: Ctx, v: unknown, path: string): void {
  * Selector + template shared by the apps workloads: selector required and non-empty, matching
  * the template labels; template restartPolicy Always; no activeDeadlineSeconds.
  */
-export function validateSelectorAndTemplate(c: Ctx, spec: Obj, kindWord: string, templateRestart: string[] = ['Always']): void {
+export function validateSelectorAndTemplate(c: Ctx, spec: Obj, kindWord: string, templateRestart: string[] = ['Always'], claimTemplateVolumes?: string[]): void {
   let sel: Obj | undefined;
   if (isNil(spec.selector)) c.add(required('spec.selector'));
   else {
@@ -56,7 +56,7 @@ export function validateSelectorAndTemplate(c: Ctx, spec: Obj, kindWord: string,
       sel = undefined;
     }
   }
-  const t = validatePodTemplateSpec(c, spec.template, 'spec.template', { restartPolicies: templateRestart });
+  const t = validatePodTemplateSpec(c, spec.template, 'spec.template', { restartPolicies: templateRestart, claimTemplateVolumes });
   if (!t) return;
   const labels = isObj(t.metadata) ? t.metadata.labels : undefined;
   if (sel && !labelSelectorMatches(sel, labels)) {
@@ -167,7 +167,9 @@ export function validateStatefulSet(c: Ctx, obj: Obj, old?: Obj): void {
       } else checkName(c, n, child(p, 'metadata', 'name'), isDNS1123Label);
       validatePVCSpec(c, t.spec, child(p, 'spec'));
     });
-    validateSelectorAndTemplate(c, spec, 'statefulset');
+    // the controller adds a volume per volumeClaimTemplate, so containers may mount them
+    const claimVolumes = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates.map((t: Obj) => (isObj(t) && isObj(t.metadata) ? t.metadata.name : undefined)).filter((n): n is string => typeof n === 'string') : [];
+    validateSelectorAndTemplate(c, spec, 'statefulset', ['Always'], claimVolumes);
   }
   if (old && isObj(obj.spec) && isObj(old.spec)) {
     const a: Obj = { ...obj.spec };

@@ -675,6 +675,8 @@ export interface PodSpecOptions {
   restartPolicies?: string[];
   /** Detail for the Required error when restartPolicy is missing. */
   restartPolicyRequiredDetail?: string;
+  /** Volume names supplied from outside the spec (a StatefulSet's volumeClaimTemplates): mounts may refer to them. */
+  claimTemplateVolumes?: string[];
 }
 
 /** Full PodSpec validation. A missing spec is reported as Required at `path`. */
@@ -685,6 +687,7 @@ export function validatePodSpec(c: Ctx, v: unknown, path: string, opts: PodSpecO
     return undefined;
   }
   const volumes = validateVolumes(c, spec.volumes, child(path, 'volumes'));
+  for (const n of opts.claimTemplateVolumes ?? []) if (!volumes.has(n)) volumes.set(n, { name: n, persistentVolumeClaim: { claimName: n } });
   const names = new Set<string>();
   validateContainers(c, spec.containers, child(path, 'containers'), 'container', volumes, names, true);
   validateContainers(c, spec.initContainers, child(path, 'initContainers'), 'init', volumes, names, false);

@@ -8,6 +8,7 @@ import { NodeResourcesBalancedAllocation, NodeResourcesFit, NODE_RESOURCES_BALAN
 import { NodeUnschedulable } from './node-unschedulable';
 import { PodTopologySpread, POD_TOPOLOGY_SPREAD } from './pod-topology-spread';
 import { TaintToleration, TAINT_TOLERATION } from './taint-toleration';
+import { VolumeBinding } from './volume-binding';
 
 /** Score weights of kube-scheduler's default profile. */
 export const DEFAULT_WEIGHTS: Readonly<Record<string, number>> = {
@@ -32,6 +33,7 @@ export function defaultPlugins(handle: Handle): Plugin[] {
     new NodeAffinity(),
     new NodePorts(),
     new NodeResourcesFit(),
+    new VolumeBinding(handle),
     new PodTopologySpread(handle),
     new InterPodAffinity(handle),
     new NodeResourcesBalancedAllocation(),
