@@ -269,3 +269,60 @@ describe('kubectl port-forward to a port nothing listens on', () => {
     }
   });
 });
+
+/**
+ * 16 workers, each sending requests one after another for `ms` through the forward, half of
+ * them over keep-alive connections, half with a new connection per request.
+ */
+async function hammer(port: number, ms: number): Promise<{ ok: number; errors: string[] }> {
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const deadline = Date.now() + ms;
+  let ok = 0;
+  const errors: string[] = [];
+  const one = (agent: http.Agent | false, i: number): Promise<void> =>
+    new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: `/w${i}`, agent, timeout: 10_000 }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => {
+          if (body === `hello from /w${i}\n`) ok++;
+          else errors.push(`bad body ${JSON.stringify(body)}`);
+          resolve();
+        });
+        res.on('error', (e) => {
+          errors.push(e.message);
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => {
+        errors.push(e.message);
+        resolve();
+      });
+    });
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, w) => {
+      while (Date.now() < deadline) await one(w % 2 === 0 ? keepAlive : false, w);
+    }),
+  );
+  keepAlive.destroy();
+  return { ok, errors };
+}
+
+describe('kubectl port-forward under 16 concurrent connections', () => {
+  test.each(['1.30', '1.32'])('kubectl %s serves every request', async (version) => {
+    const f = portForward(version, 'pod/web-1', httpPort);
+    try {
+      const port = await f.localPort;
+      const { ok, errors } = await hammer(port, 3000);
+      // eslint-disable-next-line no-console
+      console.log(`kubectl ${version}: ${ok} requests in 3 s (${(ok / 3).toFixed(0)} req/s), ${errors.length} errors ${errors.slice(0, 3).join('; ')}`);
+      expect(errors).toEqual([]);
+      expect(ok).toBeGreaterThan(100);
+      expect(f.proc.exitCode).toBeNull();
+      expect(f.output()).not.toMatch(/error|lost connection/i);
+    } finally {
+      await f.stop();
+    }
+  });
+});

@@ -232,7 +232,7 @@ export class SpdyPortForwardSession {
     if (dataStream.ended) conn.clientEnd();
     void conn.start().then(() => {
       this.connections.delete(conn);
-      // The session keeps its stream objects until it closes; let the connection itself go.
+      // The session drops a stream once it is closed both ways; let the connection go in any case.
       dataStream.removeAllListeners('data');
       dataStream.removeAllListeners('end');
     });

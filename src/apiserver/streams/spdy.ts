@@ -137,31 +137,39 @@ export function decodeHeaderBlock(buf: Buffer): Map<string, string[]> {
   return out;
 }
 
-/** Largest total of compressed header bytes accepted on one connection. */
-const MAX_HEADER_HISTORY = 256 * 1024;
+/** Largest decompressed header block accepted (a small compressed block may expand a lot). */
+const MAX_HEADER_BLOCK_BYTES = 1 << 20;
+
+/** The deflate window: back-references reach at most this far into earlier output. */
+const DEFLATE_WINDOW = 32 * 1024;
 
 /**
- * Inflates the peer's header blocks. The peer's zlib stream spans all blocks of the connection;
- * since each block ends with a sync flush, inflating everything received so far and keeping the
- * new tail of the output yields exactly this block. Connections carry a handful of small blocks,
- * so re-inflating the history is cheap; it is capped at 256 KiB.
+ * Inflates the peer's header blocks. The peer's zlib stream spans all blocks of the connection:
+ * back-references of a block may reach into the output of earlier blocks (and the preset
+ * dictionary). Each block ends with a sync flush, so the next one starts on a byte boundary with
+ * a fresh deflate block; it is inflated as raw deflate with the last 32 KiB of the stream's
+ * output (the dictionary included) as the preset window, which is all the inflater state a new
+ * deflate block depends on. The first block (with the zlib header) is inflated with the SPDY
+ * dictionary. Cost per block is linear in its size plus 32 KiB, however many streams the
+ * connection opened before; blocks must be fed in arrival order (the session does).
+ * Throws SpdyProtocolError on undecodable input or a block inflating beyond 1 MiB.
  */
 export class HeaderDecompressor {
-  private history: Buffer = Buffer.alloc(0);
-  private produced = 0;
+  private window: Buffer = SPDY3_DICTIONARY;
+  private started = false;
 
   inflate(block: Buffer): Buffer {
-    this.history = Buffer.concat([this.history, block]);
-    if (this.history.length > MAX_HEADER_HISTORY) throw new SpdyProtocolError('header compression history too large');
     let out: Buffer;
     try {
-      out = zlib.inflateSync(this.history, { dictionary: SPDY3_DICTIONARY, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      const opts = { dictionary: this.window, finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: MAX_HEADER_BLOCK_BYTES };
+      out = this.started ? zlib.inflateRawSync(block, opts) : zlib.inflateSync(block, opts);
     } catch (e) {
       throw new SpdyProtocolError(`cannot decompress header block: ${(e as Error).message}`);
     }
-    const fresh = out.subarray(this.produced);
-    this.produced = out.length;
-    return fresh;
+    this.started = true;
+    const all = Buffer.concat([this.window, out]);
+    this.window = all.length > DEFLATE_WINDOW ? all.subarray(all.length - DEFLATE_WINDOW) : all;
+    return out;
   }
 }
 
@@ -337,6 +345,8 @@ export class SpdyStream extends EventEmitter {
     if (!this.localClosed) this.session.send(encodeRstStream(this.id, status));
     this.localClosed = true;
     this.remoteEnd();
+    // remoteEnd is a no-op when the client had already half-closed.
+    this.finishIfDone();
   }
 
   /** @internal */
