@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HttpClient } from '../client/http-client';
+import { removeServiceProxyRules } from '../network/proxy/iptables-proxier';
+import { removeProfileResources } from '../kubelet/node-manager';
 
 /** Helpers shared by the benchmark scripts. Benchmarks print figures; they never fail on slowness. */
 export function percentile(xs: number[], p: number): number {
@@ -78,6 +80,9 @@ export async function startDaemon(dir?: string, extra: Record<string, unknown> =
       client?.close();
       proc.kill('SIGTERM');
       await new Promise((r) => proc.once('exit', r));
+      // like `minictl delete`: leave no container, network or rule of the bench profile behind
+      await removeServiceProxyRules(opts.profile);
+      await removeProfileResources(opts.profile);
     },
   };
 }
