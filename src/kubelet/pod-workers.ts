@@ -3,7 +3,8 @@
  * is never synced twice at once), while different pods sync concurrently.
  *
  * - `enqueue(uid)` asks for a sync as soon as possible: if the pod is syncing now, exactly one
- *   more sync follows it (requests coalesce while waiting).
+ *   more sync follows it (requests coalesce while waiting). The sync starts on a later
+ *   microtask, never inside `enqueue`'s caller (an informer handler must only enqueue).
  * - `enqueueAfter(uid, ms)` schedules a sync on the injected clock; the earliest pending
  *   time wins.
  * - The sync function returns `{ requeueAfterMs }` to be looked at again, or `{ done: true }`
@@ -133,6 +134,7 @@ export class PodWorkers {
 
   private async loop(uid: string, w: WorkerState): Promise<void> {
     try {
+      await Promise.resolve();
       while (w.dirty && !this.paused && !this.closed) {
         w.dirty = false;
         let r: SyncResult | void;

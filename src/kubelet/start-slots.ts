@@ -11,18 +11,26 @@
  * something (resolves at once when the lease already holds a slot), `release()` before a wait
  * that is not runtime work (an image pull, a lifecycle hook, a grace period) and when the sync
  * ends. A lease that released and holds again is served before leases that never held one, so
- * a pod that has begun is finished before new pods begin.
+ * a pod that has begun is finished before new pods begin. `cancelWait()` ends a wait from
+ * outside the sync (the pod is being deleted): its `hold()` resolves false.
  *
- * Concurrency: single-threaded (Node.js); `release()` is idempotent; a slot freed is handed to
- * the next waiter synchronously, so the count of holders never exceeds `limit`.
+ * Concurrency: single-threaded (Node.js). A slot freed is handed to the next waiter
+ * synchronously, so the number of holders never exceeds `limit`.
  */
+interface Waiter {
+  grant: (granted: boolean) => void;
+}
+
 export class StartSlots {
   private active = 0;
-  private readonly resumed: Array<() => void> = [];
-  private readonly fresh: Array<() => void> = [];
+  private readonly resumed: Waiter[] = [];
+  private readonly fresh: Waiter[] = [];
+  private readonly unlimited: boolean;
 
   /** `limit` < 1 or not finite: no limit. */
-  constructor(readonly limit: number) {}
+  constructor(readonly limit: number) {
+    this.unlimited = !(limit >= 1) || !Number.isFinite(limit);
+  }
 
   lease(): StartLease {
     return new StartLease(this);
@@ -33,28 +41,41 @@ export class StartSlots {
     return { active: this.active, waiting: this.resumed.length + this.fresh.length };
   }
 
-  /** @internal */
-  acquire(resumed: boolean): Promise<void> | undefined {
-    const unlimited = !(this.limit >= 1) || !Number.isFinite(this.limit);
-    if (unlimited || (this.active < this.limit && !this.resumed.length && !this.fresh.length)) {
+  /** @internal A slot now (true), or a waiter queued behind the others. */
+  acquire(w: Waiter, resumed: boolean): boolean {
+    if (this.unlimited || (this.active < this.limit && !this.resumed.length && !this.fresh.length)) {
       this.active++;
-      return undefined;
+      return true;
     }
-    return new Promise<void>((resolve) => (resumed ? this.resumed : this.fresh).push(resolve));
+    (resumed ? this.resumed : this.fresh).push(w);
+    return false;
   }
 
-  /** @internal */
+  /** @internal Give a slot back: it passes to the next waiter, if any. */
   free(): void {
     const next = this.resumed.shift() ?? this.fresh.shift();
-    if (next) next(); // the slot passes to the waiter: `active` is unchanged
+    if (next) next.grant(true); // `active` is unchanged: the slot changes hands
     else this.active--;
+  }
+
+  /** @internal Remove a waiter from the queues; false when it was not queued. */
+  withdraw(w: Waiter): boolean {
+    for (const q of [this.resumed, this.fresh]) {
+      const i = q.indexOf(w);
+      if (i >= 0) {
+        q.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
   }
 }
 
 export class StartLease {
   private state: 'idle' | 'waiting' | 'held' = 'idle';
   private used = false;
-  private waiting?: Promise<void>;
+  private waiter?: Waiter;
+  private waiting?: Promise<boolean>;
 
   constructor(private readonly slots: StartSlots) {}
 
@@ -62,29 +83,52 @@ export class StartLease {
     return this.state === 'held';
   }
 
-  /** Resolves once this lease holds a slot. Concurrent calls share one wait. */
-  hold(): Promise<void> {
-    if (this.state === 'held') return Promise.resolve();
-    if (this.state === 'waiting') return this.waiting!;
-    const p = this.slots.acquire(this.used);
-    if (!p) {
-      this.state = 'held';
-      return Promise.resolve();
-    }
-    this.state = 'waiting';
-    this.waiting = p.then(() => {
-      this.waiting = undefined;
-      if (this.state === 'waiting') this.state = 'held';
-      else this.slots.free(); // released while waiting: pass the slot on
-    });
-    return this.waiting;
+  get isWaiting(): boolean {
+    return this.state === 'waiting';
   }
 
-  /** Give the slot back (no-op when none is held; a pending `hold` gives it back on arrival). */
+  /**
+   * Resolves true once this lease holds a slot (at once when it already does), false when the
+   * wait was cancelled (`cancelWait` or `release`). Concurrent calls share one wait.
+   */
+  hold(): Promise<boolean> {
+    if (this.state === 'held') return Promise.resolve(true);
+    if (this.state === 'waiting') return this.waiting!;
+    let grant!: (granted: boolean) => void;
+    const waiting = new Promise<boolean>((r) => (grant = r));
+    const w: Waiter = {
+      grant: (granted) => {
+        if (this.waiter !== w) return;
+        this.waiter = undefined;
+        this.waiting = undefined;
+        this.state = granted ? 'held' : 'idle';
+        grant(granted);
+      },
+    };
+    if (this.slots.acquire(w, this.used)) {
+      this.state = 'held';
+      return Promise.resolve(true);
+    }
+    this.state = 'waiting';
+    this.waiter = w;
+    this.waiting = waiting;
+    return waiting;
+  }
+
+  /** Give the slot back, or stop waiting for one; no-op when idle. */
   release(): void {
-    if (this.state === 'idle') return;
-    if (this.state === 'held') this.slots.free();
+    if (this.state === 'waiting') return this.cancelWait();
+    if (this.state !== 'held') return;
     this.state = 'idle';
     this.used = true;
+    this.slots.free();
+  }
+
+  /** Stop waiting for a slot (the pending `hold()` resolves false); no-op unless waiting. */
+  cancelWait(): void {
+    const w = this.waiter;
+    if (this.state !== 'waiting' || !w) return;
+    this.slots.withdraw(w);
+    w.grant(false);
   }
 }
