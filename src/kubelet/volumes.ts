@@ -332,59 +332,23 @@ export class VolumeManager {
 
   private configMapPayload(ns: string, src: Json, defaultMode: number | undefined): Payload {
     const cm = this.opts.sources.configMap(ns, src.name);
-    const out: Payload = new Map();
-    if (!cm) {
-      if (src.optional) return out;
-      throw new Error(`configmap "${src.name}" not found`);
-    }
-    const value = (k: string): Buffer | undefined => {
+    if (!cm) return missingSource(src, `configmap "${src.name}" not found`);
+    return keyedPayload(src, defaultMode, [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})], (k) => {
       if (typeof cm.data?.[k] === 'string') return Buffer.from(cm.data[k], 'utf8');
       if (typeof cm.binaryData?.[k] === 'string') return Buffer.from(cm.binaryData[k], 'base64');
       return undefined;
-    };
-    if (src.items?.length) {
-      for (const it of src.items) {
-        const data = value(it.key);
-        if (!data) {
-          if (src.optional) continue;
-          throw new Error(`configmap references non-existent config key: ${it.key}`);
-        }
-        validateRelPath(it.path, `configmap ${src.name}`);
-        out.set(it.path, { data, mode: modeOf(it, defaultMode) });
-      }
-    } else {
-      for (const k of [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})]) out.set(k, { data: value(k)!, mode: modeOf(undefined, defaultMode) });
-    }
-    return out;
+    }, (key) => `configmap references non-existent config key: ${key}`, `configmap ${src.name}`);
   }
 
   private secretPayload(ns: string, src: Json, defaultMode: number | undefined): Payload {
     const secretName: string = src.secretName ?? src.name;
     const s = this.opts.sources.secret(ns, secretName);
-    const out: Payload = new Map();
-    if (!s) {
-      if (src.optional) return out;
-      throw new Error(`secret "${secretName}" not found`);
-    }
-    const value = (k: string): Buffer | undefined => {
+    if (!s) return missingSource(src, `secret "${secretName}" not found`);
+    return keyedPayload(src, defaultMode, [...new Set([...Object.keys(s.data ?? {}), ...Object.keys(s.stringData ?? {})])], (k) => {
       if (typeof s.data?.[k] === 'string') return Buffer.from(s.data[k], 'base64');
       if (typeof s.stringData?.[k] === 'string') return Buffer.from(s.stringData[k], 'utf8');
       return undefined;
-    };
-    if (src.items?.length) {
-      for (const it of src.items) {
-        const data = value(it.key);
-        if (!data) {
-          if (src.optional) continue;
-          throw new Error(`references non-existent secret key: ${it.key}`);
-        }
-        validateRelPath(it.path, `secret ${secretName}`);
-        out.set(it.path, { data, mode: modeOf(it, defaultMode) });
-      }
-    } else {
-      for (const k of new Set([...Object.keys(s.data ?? {}), ...Object.keys(s.stringData ?? {})])) out.set(k, { data: value(k)!, mode: modeOf(undefined, defaultMode) });
-    }
-    return out;
+    }, (key) => `references non-existent secret key: ${key}`, `secret ${secretName}`);
   }
 
   /**
@@ -579,4 +543,32 @@ export function hostsFileContent(pod: KObject, podIP: string | undefined): strin
     for (const a of aliases) lines.push(`${a.ip}\t${(a.hostnames ?? []).join('\t')}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** An absent configMap/secret: empty when the volume source is optional, else an error. */
+function missingSource(src: Json, message: string): Payload {
+  if (src.optional) return new Map();
+  throw new Error(message);
+}
+
+/**
+ * Files of a configMap or secret volume: the listed `items` (missing keys skipped when optional,
+ * else an error), or every key. `value` reads one key's bytes.
+ */
+function keyedPayload(src: Json, defaultMode: number | undefined, keys: string[], value: (k: string) => Buffer | undefined, missingKey: (key: string) => string, what: string): Payload {
+  const out: Payload = new Map();
+  if (src.items?.length) {
+    for (const it of src.items) {
+      const data = value(it.key);
+      if (!data) {
+        if (src.optional) continue;
+        throw new Error(missingKey(it.key));
+      }
+      validateRelPath(it.path, what);
+      out.set(it.path, { data, mode: modeOf(it, defaultMode) });
+    }
+  } else {
+    for (const k of keys) out.set(k, { data: value(k)!, mode: modeOf(undefined, defaultMode) });
+  }
+  return out;
 }
